@@ -1,0 +1,125 @@
+"""Shared pieces of the command line: opening the stores, loading a model, printing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+
+from engine.errors import InglenookError
+from engine.events import Timings
+from engine.history import HistoryStore
+from engine.models import ModelEntry, ModelRegistry
+from engine.params import LoadOptions, SamplingParams
+from engine.worker import ModelHost
+
+
+def add_load_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", "-m", help="model name (see `nook models list`) or path to a GGUF file")
+    group.add_argument("--ctx", type=int, help="context size in tokens (default: the model's setting or 4096)")
+    group.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
+    group.add_argument("--gpu-layers", help="layers to offload to the GPU: a number, -1 for all, or 'auto'")
+
+
+def add_sampling_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("sampling")
+    group.add_argument("--temperature", "--temp", type=float)
+    group.add_argument("--top-p", type=float)
+    group.add_argument("--top-k", type=int)
+    group.add_argument("--min-p", type=float)
+    group.add_argument("--repeat-penalty", type=float)
+    group.add_argument("--max-tokens", type=int)
+    group.add_argument("--seed", type=int)
+    group.add_argument("--stop", action="append", help="stop string (repeatable)")
+
+
+def sampling_overrides(args: argparse.Namespace) -> dict:
+    names = ["temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed", "stop"]
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def load_options(entry: ModelEntry, args: argparse.Namespace) -> LoadOptions:
+    options = LoadOptions()
+    settings = dict(entry.settings)
+    if getattr(args, "ctx", None):
+        settings["n_ctx"] = args.ctx
+    if getattr(args, "threads", None):
+        settings["n_threads"] = args.threads
+    if getattr(args, "gpu_layers", None) is not None:
+        value = args.gpu_layers
+        settings["n_gpu_layers"] = value if value == "auto" else int(value)
+    for key, value in settings.items():
+        if hasattr(options, key):
+            setattr(options, key, value)
+    return options
+
+
+@dataclass
+class Context:
+    registry: ModelRegistry
+    store: HistoryStore
+    host: ModelHost | None = None
+
+    @classmethod
+    def open(cls) -> Context:
+        store = HistoryStore()
+        return cls(registry=ModelRegistry(store.db), store=store)
+
+    def load_model(self, args: argparse.Namespace, name: str | None = None, quiet: bool = False) -> ModelEntry:
+        entry = self.registry.default_chat_model(name or getattr(args, "model", None))
+        if self.host is None:
+            self.host = ModelHost()
+        progress = None if quiet else _progress_printer(entry.name)
+        loaded = self.host.load(entry.path, load_options(entry, args), progress).result()
+        if not quiet:
+            print(f"\r\033[KLoaded {entry.name} ({loaded.architecture}, context {loaded.n_ctx}, "
+                  f"{loaded.load_ms:.0f} ms). {loaded.offload_message}", file=sys.stderr)
+        return entry
+
+    def close(self) -> None:
+        if self.host is not None:
+            self.host.close()
+        self.store.close()
+
+
+def _progress_printer(name: str):
+    def show(fraction: float) -> bool:
+        if sys.stderr.isatty():
+            print(f"\r\033[KLoading {name}… {fraction * 100:3.0f}%", end="", file=sys.stderr, flush=True)
+        return True
+
+    return show
+
+
+def describe_timings(timings: Timings, n_ctx: int | None = None) -> str:
+    text = f"{timings.completion_tokens} tokens, {timings.tokens_per_s:.1f} tok/s, first token {timings.first_token_ms:.0f} ms"
+    if timings.cached_tokens:
+        text += f", {timings.cached_tokens}/{timings.prompt_tokens} prompt tokens cached"
+    if n_ctx:
+        text += f", context {timings.prompt_tokens + timings.completion_tokens}/{n_ctx}"
+    return text
+
+
+def print_json(data) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def fail(error: InglenookError) -> int:
+    print(f"error: {error}", file=sys.stderr)
+    return 2
+
+
+def human_size(n: int | None) -> str:
+    if not n:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def sampling_from(args: argparse.Namespace, base: SamplingParams | None = None) -> SamplingParams:
+    return (base or SamplingParams()).updated(**sampling_overrides(args))

@@ -1,0 +1,594 @@
+"""Find and download GGUF models from the Hugging Face Hub or a mirror of it.
+
+Listing goes through ``huggingface_hub.HfApi``; a download asks the Hub for the file's size and
+SHA-256 with ``huggingface_hub.get_hf_file_metadata`` and then streams the bytes itself with
+httpx, so that it can resume, report progress, be cancelled and verify the hash:
+
+* bytes go to ``DEST/FILENAME.part``; a later call resumes it with ``Range: bytes=N-`` (a server
+  that ignores the range is handled by starting over), and a dropped connection is resumed
+  automatically a few times;
+* the finished part is fsynced, checked against the SHA-256 the Hub publishes for LFS files
+  (or the one the caller passes) and renamed into place atomically;
+* a cancelled or interrupted download keeps its part file, so nothing is fetched twice.
+
+Every failure is a typed error from :mod:`engine.errors` whose message says what to do next.
+The endpoint is the official Hub unless ``INGLENOOK_HF_ENDPOINT`` or ``HF_ENDPOINT`` (or an
+explicit argument) names a mirror such as ``https://hf-mirror.com``.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import httpx
+
+from engine.errors import DownloadCancelled, DownloadError, OfflineError
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+MIRROR_EXAMPLE = "https://hf-mirror.com"
+
+_CHUNK = 1024 * 1024
+_PROGRESS_INTERVAL_S = 0.1
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_TRUE = {"1", "true", "yes", "on"}
+_NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+# Only one download per destination file at a time in this process.
+_active: set[Path] = set()
+_active_lock = threading.Lock()
+
+
+def resolve_endpoint(explicit: str | None = None) -> str:
+    """The Hub address to use: ``explicit``, else ``INGLENOOK_HF_ENDPOINT``, else ``HF_ENDPOINT``,
+    else the official Hub. A bare host such as ``hf-mirror.com`` gets ``https://``; a trailing
+    slash is dropped."""
+    for candidate in (explicit, os.environ.get("INGLENOOK_HF_ENDPOINT"), os.environ.get("HF_ENDPOINT")):
+        if candidate and candidate.strip():
+            value = candidate.strip().rstrip("/")
+            if "://" not in value:
+                value = "https://" + value
+            return value
+    return DEFAULT_ENDPOINT
+
+
+def offline_mode() -> bool:
+    """True when ``HF_HUB_OFFLINE`` or ``INGLENOOK_OFFLINE`` is set to 1/true/yes/on."""
+    return any(
+        os.environ.get(name, "").strip().lower() in _TRUE for name in ("HF_HUB_OFFLINE", "INGLENOOK_OFFLINE")
+    )
+
+
+@dataclass(frozen=True)
+class HubFile:
+    """One file in a Hub repository. ``sha256`` is known for LFS files (every GGUF on the Hub)."""
+
+    repo_id: str
+    filename: str
+    size: int | None
+    sha256: str | None
+
+
+@dataclass
+class DownloadProgress:
+    """A progress report. ``downloaded`` counts from the start of the file, resumed bytes included;
+    ``bytes_per_s`` is the rate of this session's transfer; ``resumed_from`` is where it began."""
+
+    filename: str
+    downloaded: int
+    total: int | None
+    bytes_per_s: float
+    resumed_from: int
+
+
+def human_size(n: int | float) -> str:
+    """``1536`` -> ``'1.5 KiB'``."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+class _Interrupted(Exception):
+    """The transfer stopped part-way for a reason worth one more try (connection dropped...)."""
+
+    def __init__(self, cause: BaseException):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class _Restart(Exception):
+    """The server cannot continue the part file: throw it away and start from byte 0."""
+
+
+@dataclass
+class _Job:
+    """Everything one download needs to know, passed between its steps."""
+
+    repo_id: str
+    revision: str
+    filename: str
+    url: str
+    part: Path
+    total: int | None
+    progress: Callable[[DownloadProgress], None] | None
+    cancel: threading.Event | None
+    #: running SHA-256 of the part file's first ``hashed`` bytes, kept across resumes
+    digest: hashlib._Hash | None = None
+    hashed: int = 0
+
+
+class HubClient:
+    """Lists and downloads files of Hub repositories.
+
+    ``endpoint`` defaults to :func:`resolve_endpoint`. ``token`` is sent to the Hub for gated or
+    private repositories; when None, huggingface_hub's stored login (``HF_TOKEN`` or
+    ``hf auth login``) is used if there is one. ``timeout`` bounds connecting and each wait for
+    data, in seconds. ``retries`` is how many times a download that loses its connection
+    part-way is resumed before giving up.
+    """
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        token: str | None = None,
+        timeout: float = 30.0,
+        *,
+        retries: int = 3,
+    ):
+        self.endpoint = resolve_endpoint(endpoint)
+        self.token = token
+        self.timeout = timeout
+        self.retries = retries
+
+    # ------------------------------------------------------------------ listing
+
+    def list_gguf_files(self, repo_id: str, revision: str = "main") -> list[HubFile]:
+        """Every ``.gguf`` file in the repository (subfolders included), sorted by path, with the
+        size and LFS SHA-256 the Hub reports."""
+        files = self._list_files(repo_id, revision)
+        return [f for f in files if f.filename.lower().endswith(".gguf")]
+
+    def _list_files(self, repo_id: str, revision: str) -> list[HubFile]:
+        from huggingface_hub import HfApi
+        from huggingface_hub.hf_api import RepoFile
+
+        self._ensure_online()
+        api = HfApi(endpoint=self.endpoint, token=self.token)
+        try:
+            entries = list(api.list_repo_tree(repo_id, revision=revision, recursive=True))
+        except Exception as exc:
+            raise self._translate(exc, repo_id=repo_id, revision=revision) from exc
+        files = [
+            HubFile(
+                repo_id=repo_id,
+                filename=entry.path,
+                size=entry.size,
+                sha256=entry.lfs.sha256 if entry.lfs is not None else None,
+            )
+            for entry in entries
+            if isinstance(entry, RepoFile)
+        ]
+        return sorted(files, key=lambda f: f.filename)
+
+    # ------------------------------------------------------------------ download
+
+    def download(
+        self,
+        repo_id: str,
+        filename: str,
+        dest_dir: Path,
+        *,
+        revision: str = "main",
+        progress: Callable[[DownloadProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+        expected_sha256: str | None = None,
+    ) -> Path:
+        """Download ``filename`` of ``repo_id`` to ``dest_dir/filename`` and return that path.
+
+        Resumes ``dest_dir/filename.part`` when one exists. Raises :class:`DownloadCancelled`
+        when ``cancel`` is set (the part is kept), :class:`OfflineError` when the Hub cannot be
+        reached or offline mode is on, and :class:`DownloadError` for everything else.
+        """
+        from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+        self._ensure_online()
+        final = _destination(Path(dest_dir), filename)
+        part = final.with_name(final.name + ".part")
+        if expected_sha256 is not None:
+            expected_sha256 = expected_sha256.strip().lower()
+            if not _SHA256_RE.match(expected_sha256):
+                raise ValueError(f"expected_sha256 must be 64 hex digits, got {expected_sha256!r}")
+
+        url = hf_hub_url(repo_id, filename, revision=revision, endpoint=self.endpoint)
+        try:
+            meta = get_hf_file_metadata(url, token=self.token, timeout=self.timeout)
+        except Exception as exc:
+            raise self._translate(exc, repo_id=repo_id, revision=revision, filename=filename) from exc
+
+        hub_sha = _sha256_from_etag(meta.etag)
+        if expected_sha256 and hub_sha and expected_sha256 != hub_sha:
+            raise DownloadError(
+                f"{filename} in {repo_id} has SHA-256 {hub_sha} on {self.endpoint}, not the expected "
+                f"{expected_sha256}: the file changed upstream or the expected hash is wrong. "
+                "Check the model page and try again with the right file or revision."
+            )
+        sha = expected_sha256 or hub_sha
+
+        job = _Job(repo_id, revision, filename, url, part, meta.size, progress, cancel)
+        with _claim(final):
+            final.parent.mkdir(parents=True, exist_ok=True)
+            if final.is_file() and job.total is not None and final.stat().st_size == job.total:
+                if sha is None or _hash_prefix(final, job.total, cancel, filename).hexdigest() == sha:
+                    if progress:
+                        progress(DownloadProgress(filename, job.total, job.total, 0.0, job.total))
+                    return final
+            self._fetch_with_retries(job)
+            size = part.stat().st_size
+            if job.digest is None or job.hashed != size:
+                job.digest, job.hashed = _hash_prefix(part, size, cancel, filename), size
+            actual = job.digest.hexdigest()
+            if sha and actual != sha:
+                part.unlink(missing_ok=True)
+                raise DownloadError(
+                    f"{filename} from {repo_id} is corrupt: its SHA-256 is {actual} but should be "
+                    f"{sha}. The damaged file was deleted; download it again (if this keeps happening, "
+                    f"try a mirror such as `--endpoint {MIRROR_EXAMPLE}`)."
+                )
+            if job.total is not None and size != job.total:
+                part.unlink(missing_ok=True)
+                raise DownloadError(
+                    f"{filename} from {repo_id} arrived with {size} bytes, not the {job.total} the Hub "
+                    "announced. The damaged file was deleted; download it again."
+                )
+            os.replace(part, final)
+            _fsync_dir(final.parent)
+        return final
+
+    def _fetch_with_retries(self, job: _Job) -> None:
+        """Stream into the part file until it is complete, resuming after dropped connections."""
+        failures = 0
+        while True:
+            _check_cancel(job)
+            have = job.part.stat().st_size if job.part.exists() else 0
+            if job.total is not None and have > job.total:
+                job.part.unlink()
+                have = 0
+            if job.total is not None and have == job.total and job.total > 0:
+                return  # already complete: only verification is left
+            _check_space(job, have)
+            try:
+                self._fetch_once(job, have)
+                return
+            except _Restart:
+                job.part.unlink(missing_ok=True)
+                continue
+            except _Interrupted as stop:
+                failures += 1
+                if failures > self.retries:
+                    raise self._interrupted_error(stop.cause, job) from stop.cause
+                _sleep_unless_cancelled(job.cancel, min(0.25 * 2 ** (failures - 1), 8.0))
+
+    def _fetch_once(self, job: _Job, have: int) -> None:
+        """One HTTP GET from byte ``have`` on. Raises _Restart or _Interrupted to go round again."""
+        from huggingface_hub.utils import build_hf_headers
+
+        headers = build_hf_headers(token=self.token)
+        headers["Accept-Encoding"] = "identity"
+        if have:
+            headers["Range"] = f"bytes={have}-"
+        try:
+            # httpx drops the Authorization header when the Hub redirects to a CDN on another host.
+            with (
+                httpx.Client(follow_redirects=True, timeout=httpx.Timeout(self.timeout)) as client,
+                client.stream("GET", job.url, headers=headers) as response,
+            ):
+                if response.status_code == 416 and have:
+                    raise _Restart()
+                if response.status_code >= 400:
+                    response.read()
+                    raise self._http_error(response, job)
+                if have and response.status_code == 200:
+                    have = 0  # the server ignored Range and sent the whole file: start over
+                elif have and not _range_starts_at(response, have):
+                    raise _Restart()
+                self._write_stream(response, job, have)
+        except (DownloadError, _Restart, _Interrupted):
+            raise
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            raise _Interrupted(exc) from exc
+
+    def _write_stream(self, response: httpx.Response, job: _Job, start: int) -> None:
+        done = start
+        began = time.monotonic()
+        last_report = 0.0
+
+        def report(force: bool = False) -> None:
+            nonlocal last_report
+            now = time.monotonic()
+            if job.progress is None or (not force and now - last_report < _PROGRESS_INTERVAL_S):
+                return
+            last_report = now
+            elapsed = now - began
+            rate = (done - start) / elapsed if elapsed > 0 else 0.0
+            job.progress(DownloadProgress(job.filename, done, job.total, rate, start))
+
+        if job.digest is None or job.hashed != start:
+            # resuming: the hash must cover the bytes already on disk too
+            job.digest, job.hashed = _hash_prefix(job.part, start, job.cancel, job.filename), start
+        report(force=True)
+        try:
+            with open(job.part, "r+b" if start else "wb") as fh:
+                fh.seek(start)
+                fh.truncate()
+                try:
+                    for chunk in response.iter_bytes(_CHUNK):
+                        if job.cancel is not None and job.cancel.is_set():
+                            break
+                        fh.write(chunk)
+                        job.digest.update(chunk)
+                        done += len(chunk)
+                        job.hashed = done
+                        report()
+                finally:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        except OSError as exc:
+            if exc.errno in _NO_SPACE:
+                need = (job.total - done) if job.total is not None else None
+                what = f"{human_size(need)} more are needed" if need is not None else "more space is needed"
+                raise DownloadError(
+                    f"The disk is full: {job.filename} stopped at {human_size(done)} in "
+                    f"{job.part.parent}; {what}. Free up space and run the same download again to "
+                    f"resume (the partial file {job.part.name} is kept)."
+                ) from exc
+            raise DownloadError(
+                f"Cannot write {job.part}: {exc.strerror or exc}. Check the folder's permissions and free space."
+            ) from exc
+        _check_cancel(job)
+        if job.total is not None and done < job.total:
+            raise _Interrupted(httpx.RemoteProtocolError(f"the server stopped after {done} of {job.total} bytes"))
+        report(force=True)
+
+    # ------------------------------------------------------------------ errors
+
+    def _ensure_online(self) -> None:
+        if offline_mode():
+            raise OfflineError(
+                "Offline mode is on (HF_HUB_OFFLINE or INGLENOOK_OFFLINE is set), so nothing can be "
+                "downloaded. Unset HF_HUB_OFFLINE (and INGLENOOK_OFFLINE) to download, or add a GGUF "
+                "from disk with `nook models add PATH`."
+            )
+
+    def _unreachable(self, exc: BaseException, extra: str = "") -> OfflineError:
+        reason = type(exc).__name__
+        detail = str(exc).strip()
+        if detail:
+            reason = f"{reason}: {detail}"
+        return OfflineError(
+            f"Cannot reach {self.endpoint} ({reason}).{extra} Check the internet connection; if the "
+            f"Hub is blocked or slow where you are, use a mirror: `--endpoint {MIRROR_EXAMPLE}` or "
+            f"set HF_ENDPOINT={MIRROR_EXAMPLE}."
+        )
+
+    def _interrupted_error(self, exc: BaseException, job: _Job) -> DownloadError:
+        have = job.part.stat().st_size if job.part.exists() else 0
+        of = f" of {human_size(job.total)}" if job.total is not None else ""
+        kept = (
+            f" {human_size(have)}{of} are kept in {job.part.name}; run the same download again to resume."
+            if have
+            else ""
+        )
+        if isinstance(exc, httpx.ConnectError | httpx.TimeoutException):
+            return self._unreachable(exc, kept)
+        return DownloadError(
+            f"The connection to {self.endpoint} broke while downloading {job.filename} "
+            f"({type(exc).__name__}: {exc}), {self.retries + 1} times in a row.{kept or ' Try again.'}"
+        )
+
+    def _http_error(self, response: httpx.Response, job: _Job) -> DownloadError:
+        from huggingface_hub.utils import hf_raise_for_status
+
+        try:
+            hf_raise_for_status(response)
+        except Exception as exc:
+            return self._translate(exc, repo_id=job.repo_id, revision=job.revision, filename=job.filename)
+        return DownloadError(f"The Hub answered HTTP {response.status_code} for {job.filename}. Try again later.")
+
+    def _translate(
+        self, exc: BaseException, *, repo_id: str, revision: str, filename: str | None = None
+    ) -> DownloadError:
+        """Turn huggingface_hub / httpx exceptions into our typed, explained errors."""
+        from huggingface_hub import errors as hf_errors
+
+        if isinstance(exc, DownloadError):
+            return exc
+        if isinstance(exc, hf_errors.OfflineModeIsEnabled):
+            self._ensure_online()  # our own message when the env var is set
+            return OfflineError(
+                "huggingface_hub is in offline mode (HF_HUB_OFFLINE was set when it started). Unset "
+                "HF_HUB_OFFLINE and restart Inglenook to download, or add a GGUF from disk with "
+                "`nook models add PATH`."
+            )
+        if isinstance(exc, httpx.ConnectError | httpx.TimeoutException | httpx.NetworkError):
+            return self._unreachable(exc)
+        if isinstance(exc, hf_errors.GatedRepoError):
+            return DownloadError(
+                f"{repo_id} is gated: a Hugging Face token with access to it is needed. Accept its "
+                f"terms on the model page at {self.endpoint}/{repo_id}, then pass a token "
+                "(--token, or set HF_TOKEN, or run `hf auth login`)."
+            )
+        if isinstance(exc, hf_errors.RevisionNotFoundError):
+            return DownloadError(
+                f"{repo_id} has no revision {revision!r} on {self.endpoint}. Use a branch, tag or "
+                "commit that exists (usually 'main')."
+            )
+        if isinstance(exc, hf_errors.EntryNotFoundError):
+            return DownloadError(self._missing_file_message(repo_id, revision, filename or "?"))
+        if isinstance(exc, hf_errors.RepositoryNotFoundError):
+            return DownloadError(
+                f"No repository {repo_id} on {self.endpoint}. Check the name (it looks like "
+                "owner/name, e.g. bartowski/SmolLM2-135M-Instruct-GGUF); if the repository is private, "
+                "pass a token with access (--token or HF_TOKEN)."
+            )
+        status = _status_of(exc)
+        if status in (401, 403):
+            return DownloadError(
+                f"{self.endpoint} refused access to {repo_id} (HTTP {status}): a Hugging Face token "
+                "with access is needed. Pass one with --token or set HF_TOKEN (or run `hf auth "
+                "login`); for a gated model, accept its terms on the model page first."
+            )
+        if status == 429:
+            return DownloadError(f"{self.endpoint} is rate-limiting requests (HTTP 429). Wait a few minutes and try again.")
+        if status is not None:
+            return DownloadError(
+                f"{self.endpoint} answered HTTP {status} for {repo_id}"
+                f"{'/' + filename if filename else ''}: {_short(exc)}. Try again later, or use a mirror "
+                f"(`--endpoint {MIRROR_EXAMPLE}`)."
+            )
+        if isinstance(exc, httpx.HTTPError):
+            return self._unreachable(exc)
+        raise exc
+
+    def _missing_file_message(self, repo_id: str, revision: str, filename: str) -> str:
+        head = f"{repo_id} (revision {revision}) on {self.endpoint} has no file {filename!r}."
+        try:
+            ggufs = self.list_gguf_files(repo_id, revision)
+        except DownloadError:
+            return head + " Check the file name on the model page."
+        if not ggufs:
+            return head + " It has no GGUF files at all; pick a repository that publishes GGUFs (often named ...-GGUF)."
+        names = [f.filename for f in ggufs]
+        shown = ", ".join(names[:20]) + (f" (and {len(names) - 20} more)" if len(names) > 20 else "")
+        return head + f" GGUF files there: {shown}. Download one of those."
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _destination(dest_dir: Path, filename: str) -> Path:
+    """``dest_dir/filename``, refusing names that would land outside ``dest_dir``."""
+    rel = PurePosixPath(filename)
+    if not filename or rel.is_absolute() or any(p in ("", ".", "..") for p in rel.parts) or "\\" in filename:
+        raise DownloadError(f"{filename!r} is not a valid file name in a repository; use a path like 'model.Q4_K_M.gguf'.")
+    return dest_dir.joinpath(*rel.parts)
+
+
+class _claim:
+    """Context manager: refuse a second simultaneous download of the same destination."""
+
+    def __init__(self, final: Path):
+        self.key = final.resolve()
+
+    def __enter__(self) -> None:
+        with _active_lock:
+            if self.key in _active:
+                raise DownloadError(f"{self.key.name} is already being downloaded; wait for that download to finish.")
+            _active.add(self.key)
+
+    def __exit__(self, *exc_info: object) -> None:
+        with _active_lock:
+            _active.discard(self.key)
+
+
+def _sha256_from_etag(etag: str | None) -> str | None:
+    """The Hub's ETag for an LFS file is its SHA-256; for a small git file it is a git SHA-1."""
+    if not etag:
+        return None
+    value = etag.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"').lower()
+    return value if _SHA256_RE.match(value) else None
+
+
+def _hash_prefix(path: Path, length: int | None, cancel: threading.Event | None, filename: str) -> hashlib._Hash:
+    """SHA-256 state over the first ``length`` bytes of ``path`` (all of it when None)."""
+    digest = hashlib.sha256()
+    if length == 0:
+        return digest
+    left = length
+    with open(path, "rb") as fh:
+        while left is None or left > 0:
+            chunk = fh.read(_CHUNK * 4 if left is None else min(_CHUNK * 4, left))
+            if not chunk:
+                break
+            digest.update(chunk)
+            if left is not None:
+                left -= len(chunk)
+            if cancel is not None and cancel.is_set():
+                raise DownloadCancelled(f"Download of {filename} cancelled while checking it; run it again to finish.")
+    return digest
+
+
+def _check_cancel(job: _Job) -> None:
+    if job.cancel is None or not job.cancel.is_set():
+        return
+    have = job.part.stat().st_size if job.part.exists() else 0
+    of = f" of {human_size(job.total)}" if job.total is not None else ""
+    raise DownloadCancelled(
+        f"Download of {job.filename} cancelled at {human_size(have)}{of}. The partial file {job.part} "
+        "is kept; run the same download again to resume, or delete it to free the space."
+    )
+
+
+def _sleep_unless_cancelled(cancel: threading.Event | None, seconds: float) -> None:
+    if cancel is None:
+        time.sleep(seconds)
+    else:
+        cancel.wait(seconds)
+
+
+def _check_space(job: _Job, have: int) -> None:
+    if job.total is None:
+        return
+    need = job.total - have
+    free = shutil.disk_usage(job.part.parent).free
+    if need > free:
+        raise DownloadError(
+            f"Not enough disk space in {job.part.parent} for {job.filename}: {human_size(need)} more are "
+            f"needed but only {human_size(free)} is free. Free up {human_size(need - free)} or choose "
+            "another folder."
+        )
+
+
+def _range_starts_at(response: httpx.Response, offset: int) -> bool:
+    """True when a 206 answer's Content-Range begins at ``offset``."""
+    if response.status_code != 206:
+        return False
+    match = re.match(r"bytes\s+(\d+)-", response.headers.get("Content-Range", ""))
+    return bool(match) and int(match.group(1)) == offset
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # not possible on Windows; the rename is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _status_of(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

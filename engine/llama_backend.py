@@ -1,0 +1,379 @@
+"""The llama.cpp runtime, through llama-cpp-python.
+
+Every file is checked by ``engine.gguf`` before llama.cpp opens it, so a damaged download gives a
+message instead of taking the process down. Replies stream token by token; the evaluated prefix
+stays in the KV cache between turns (llama-cpp-python's ``generate`` reuses the longest common
+prefix), so a long conversation does not re-read its history each turn.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import ctypes
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from engine.backend import LoadedModel, LoadProgress, Message
+from engine.errors import (
+    GenerationError,
+    InglenookError,
+    LoadCancelled,
+    ModelLoadError,
+    ModelNotFoundError,
+    NoModelLoadedError,
+)
+from engine.events import ContextNotice, Event, Finished, TextDelta, Timings
+from engine.gguf import GGUFInfo, check_architecture_supported, read_gguf
+from engine.hardware import check_context_fits, resolve_n_gpu_layers
+from engine.params import LoadOptions, SamplingParams
+from engine.templates import ChatTemplate
+
+log = logging.getLogger(__name__)
+
+_LOAD_LOCK = threading.Lock()  # the progress hook patches a module function for the load's duration
+
+
+def _llama_modules():
+    import llama_cpp
+    import llama_cpp.llama_cpp as low
+
+    return llama_cpp, low
+
+
+class LlamaCppBackend:
+    """Chat with a GGUF model in-process. Not thread-safe: one owner thread calls it."""
+
+    name = "llama.cpp"
+
+    def __init__(self) -> None:
+        self._llm = None
+        self._loaded: LoadedModel | None = None
+        self._info: GGUFInfo | None = None
+        self._template: ChatTemplate | None = None
+        self._stops: list[str] = []
+
+    # ----------------------------------------------------------------- loading
+    @property
+    def loaded(self) -> LoadedModel | None:
+        return self._loaded
+
+    @property
+    def llama(self):
+        """The underlying ``llama_cpp.Llama`` (for adapters); raises when nothing is loaded."""
+        return self._require()
+
+    @property
+    def gguf_info(self) -> GGUFInfo | None:
+        return self._info
+
+    def load(self, path: Path, options: LoadOptions, progress: LoadProgress | None = None) -> LoadedModel:
+        path = Path(path).expanduser()
+        started = time.perf_counter()
+        info = read_gguf(path)
+        if info.is_lora_adapter:
+            raise ModelLoadError(
+                f"{path} is a LoRA adapter, not a model; load a base model and add the adapter with "
+                "`nook lora add`."
+            )
+        check_architecture_supported(info)
+        n_ctx_train = info.context_length or 0
+        n_ctx = options.n_ctx or n_ctx_train or 4096
+        if n_ctx_train and n_ctx > n_ctx_train:
+            log.info("context %d is beyond what %s was trained on (%d); using %d", n_ctx, path.name,
+                     n_ctx_train, n_ctx_train)
+            n_ctx = n_ctx_train
+        check_context_fits(info, n_ctx)
+        n_gpu_layers, plan = resolve_n_gpu_layers(options.n_gpu_layers, info, n_ctx)
+
+        self.unload()  # free the old model before the new one takes memory
+        llm = self._construct(path, options, n_ctx, n_gpu_layers, progress)
+        try:
+            template = ChatTemplate.choose(
+                info.chat_template, options.chat_template, self._special_text(llm, "bos"),
+                self._special_text(llm, "eos"),
+            )
+        except InglenookError:
+            llm.close()
+            raise
+        self._llm, self._info, self._template = llm, info, template
+        self._stops = template.stop_strings()
+        self._loaded = LoadedModel(
+            path=path,
+            name=info.name or path.stem,
+            architecture=info.architecture or "unknown",
+            n_ctx=llm.n_ctx(),
+            n_ctx_train=n_ctx_train,
+            n_gpu_layers=n_gpu_layers,
+            total_layers=info.block_count or 0,
+            chat_template_origin=template.origin,
+            load_ms=(time.perf_counter() - started) * 1000,
+            offload_message=plan.message,
+            details={"quantization": info.quantization, "parameters": info.parameter_count},
+        )
+        return self._loaded
+
+    def _construct(self, path: Path, options: LoadOptions, n_ctx: int, n_gpu_layers: int,
+                   progress: LoadProgress | None):
+        llama_cpp, low = _llama_modules()
+        kwargs = dict(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=options.n_threads,
+            n_threads_batch=options.n_threads,
+            n_batch=min(options.n_batch, n_ctx),
+            n_gpu_layers=n_gpu_layers,
+            use_mmap=options.use_mmap,
+            verbose=False,
+        )
+        if options.seed >= 0:
+            kwargs["seed"] = options.seed
+        cancelled = threading.Event()
+        try:
+            with _LOAD_LOCK, _progress_hook(low, progress, cancelled):
+                return llama_cpp.Llama(**kwargs)
+        except (ValueError, RuntimeError, OSError) as exc:
+            if cancelled.is_set():
+                raise LoadCancelled(f"Loading {path.name} was cancelled.") from None
+            if not path.exists():
+                raise ModelNotFoundError(f"{path} disappeared while loading; add the model again.") from exc
+            raise ModelLoadError(
+                f"llama.cpp could not load {path.name} ({exc}). The file passed Inglenook's checks, so "
+                "this llama.cpp build may not support it, or memory ran out: try a smaller context "
+                "or another quantization."
+            ) from exc
+
+    @staticmethod
+    def _special_text(llm, which: str) -> str:
+        token = llm.token_bos() if which == "bos" else llm.token_eos()
+        if token is None or token < 0:
+            return ""
+        return llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+
+    def unload(self) -> None:
+        """Free the model and its context now, not whenever the garbage collector gets to it."""
+        if self._llm is not None:
+            with contextlib.suppress(Exception):
+                self._llm.close()
+        self._llm = None
+        self._loaded = None
+        self._info = None
+        self._template = None
+
+    def _require(self):
+        if self._llm is None:
+            raise NoModelLoadedError("No model is loaded; load one with `nook chat --model NAME` or the model picker.")
+        return self._llm
+
+    # ------------------------------------------------------------------ tokens
+    def count_tokens(self, text: str) -> int:
+        return len(self._require().tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def render(self, messages: list[Message]) -> str:
+        """The exact prompt text for ``messages`` (for debugging and tests)."""
+        self._require()
+        return self._template.render(messages)
+
+    def _encode(self, messages: list[Message]) -> list[int]:
+        llm = self._require()
+        text = self._template.render(messages)
+        bos = self._template.bos_token
+        add_bos = llm._model.add_bos_token() and not (bos and text.startswith(bos))
+        return llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def invalidate_cache(self) -> None:
+        """Forget the evaluated tokens, so the next reply is computed from scratch.
+
+        Needed after anything that changes the weights (a LoRA switch): otherwise the cached
+        prefix was computed with the old weights and the reply silently differs.
+        """
+        llm = self._require()
+        llm.reset()
+        llm._ctx.kv_cache_clear() if hasattr(llm._ctx, "kv_cache_clear") else None
+
+    # -------------------------------------------------------------------- chat
+    def fit_messages(self, messages: list[Message], reserve: int) -> tuple[list[int], list[Message], int]:
+        """Tokens of the longest recent history that leaves ``reserve`` tokens for the reply.
+
+        The system prompt and the last message always stay; older turns go first, a whole
+        exchange at a time so the history never starts with an orphaned assistant reply.
+        Returns (tokens, kept messages, number dropped).
+        """
+        n_ctx = self._require().n_ctx()
+        system = [m for m in messages[:1] if m.get("role") == "system"]
+        rest = list(messages[len(system):])
+        dropped = 0
+        tokens = self._encode(system + rest)
+        while len(tokens) + reserve > n_ctx and len(rest) > 1:
+            rest.pop(0)
+            dropped += 1
+            while len(rest) > 1 and rest[0].get("role") != "user":
+                rest.pop(0)
+                dropped += 1
+            tokens = self._encode(system + rest)
+        if len(tokens) >= n_ctx - 8:
+            raise GenerationError(
+                f"The message is {len(tokens)} tokens but the context holds {n_ctx}; shorten it or "
+                "load the model with a larger context size."
+            )
+        return tokens, system + rest, dropped
+
+    def chat(self, messages: list[Message], params: SamplingParams,
+             should_stop: Callable[[], bool] | None = None) -> Iterator[Event]:
+        llm = self._require()
+        params.validate()
+        n_ctx = llm.n_ctx()
+        reserve = max(1, min(params.max_tokens, n_ctx // 4))
+        tokens, _, dropped = self.fit_messages(messages, reserve)
+        if dropped:
+            yield ContextNotice(dropped_messages=dropped, prompt_tokens=len(tokens), n_ctx=n_ctx)
+        yield from self._stream(tokens, params, should_stop)
+
+    def _stream(self, tokens: list[int], params: SamplingParams,
+                should_stop: Callable[[], bool] | None) -> Iterator[Event]:
+        llm = self._require()
+        _, low = _llama_modules()
+        vocab = llm._model.vocab
+        n_ctx = llm.n_ctx()
+        budget = min(params.max_tokens, n_ctx - len(tokens) - 1)
+        cached = _common_prefix(llm._input_ids[: llm.n_tokens], tokens)
+        llm.set_seed(params.seed if params.seed >= 0 else random.randrange(2**31))
+        stops = list(dict.fromkeys(self._stops + list(params.stop)))
+        scanner = _StopScanner(stops)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        parts: list[str] = []
+        n_out = 0
+        reason = "length"
+        error = None
+        started = time.perf_counter()
+        first = None
+        generator = llm.generate(
+            tokens,
+            top_k=params.top_k,
+            top_p=params.top_p,
+            min_p=params.min_p,
+            temp=params.temperature,
+            repeat_penalty=params.repeat_penalty,
+        )
+        try:
+            for token in generator:
+                if first is None:
+                    first = time.perf_counter()
+                if low.llama_vocab_is_eog(vocab, token):
+                    reason = "stop"
+                    break
+                n_out += 1
+                text, hit = scanner.feed(decoder.decode(llm.detokenize([token])))
+                if text:
+                    parts.append(text)
+                    yield TextDelta(text)
+                if hit:
+                    reason = "stop"
+                    break
+                if should_stop is not None and should_stop():
+                    reason = "cancelled"
+                    break
+                if n_out >= budget:
+                    reason = "length" if budget == params.max_tokens else "context"
+                    break
+        except Exception as exc:  # llama_decode failures surface as RuntimeError
+            reason, error = "error", f"llama.cpp failed while generating: {exc}"
+            log.exception("generation failed")
+        finally:
+            generator.close()
+        if not scanner.hit:
+            tail = scanner.flush() + decoder.decode(b"", final=True)
+            if tail:
+                parts.append(tail)
+                yield TextDelta(tail)
+        ended = time.perf_counter()
+        first = first or ended
+        timings = Timings(
+            prompt_tokens=len(tokens),
+            cached_tokens=cached,
+            completion_tokens=n_out,
+            prompt_ms=(first - started) * 1000,
+            first_token_ms=(first - started) * 1000,
+            decode_ms=(ended - first) * 1000,
+        )
+        yield Finished(reason=reason, timings=timings, text="".join(parts), error=error)
+
+
+class _StopScanner:
+    """Holds back text that might be the start of a stop string, so it never reaches the user."""
+
+    def __init__(self, stops: list[str]):
+        self.stops = [s for s in stops if s]
+        self.pending = ""
+        self.hit = False
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        if not self.stops:
+            return text, False
+        self.pending += text
+        cut = min((i for i in (self.pending.find(s) for s in self.stops) if i >= 0), default=-1)
+        if cut >= 0:
+            out, self.pending, self.hit = self.pending[:cut], "", True
+            return out, True
+        keep = 0
+        for stop in self.stops:
+            for size in range(min(len(stop) - 1, len(self.pending)), 0, -1):
+                if self.pending.endswith(stop[:size]):
+                    keep = max(keep, size)
+                    break
+        out = self.pending[: len(self.pending) - keep]
+        self.pending = self.pending[len(out):]
+        return out, False
+
+    def flush(self) -> str:
+        out, self.pending = self.pending, ""
+        return out
+
+
+def _common_prefix(a, b) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+@contextlib.contextmanager
+def _progress_hook(low, progress: LoadProgress | None, cancelled: threading.Event):
+    """Report llama.cpp's load progress and let the callback cancel the load.
+
+    ``Llama`` takes no progress callback, so for the duration of one load we wrap
+    ``llama_model_default_params`` to set llama.cpp's own ``progress_callback``.
+    """
+    if progress is None or not hasattr(low, "llama_progress_callback"):
+        yield
+        return
+
+    def on_progress(fraction: float, _user_data) -> bool:
+        try:
+            keep_going = progress(float(fraction)) is not False
+        except Exception:  # a broken callback must not crash the load
+            keep_going = True
+        if not keep_going:
+            cancelled.set()
+        return keep_going
+
+    callback = low.llama_progress_callback(on_progress)
+    original = low.llama_model_default_params
+
+    def patched():
+        params = original()
+        params.progress_callback = callback
+        params.progress_callback_user_data = ctypes.c_void_p(0)
+        return params
+
+    low.llama_model_default_params = patched
+    try:
+        yield
+    finally:
+        low.llama_model_default_params = original

