@@ -18,8 +18,16 @@ from engine.errors import HistoryError
 Migration = Callable[[sqlite3.Connection], None]
 
 
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run statements one by one: ``executescript`` would commit and break the migration's transaction."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
 def _v1(conn: sqlite3.Connection) -> None:
-    conn.executescript(
+    _run_script(
+        conn,
         """
         CREATE TABLE settings (
             key TEXT PRIMARY KEY,
@@ -59,7 +67,8 @@ def _v1(conn: sqlite3.Connection) -> None:
 
 def _v2(conn: sqlite3.Connection) -> None:
     """The model registry moves into the database (local files, downloads, per-model settings)."""
-    conn.executescript(
+    _run_script(
+        conn,
         """
         CREATE TABLE models (
             name TEXT PRIMARY KEY,
@@ -77,7 +86,12 @@ def _v2(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2]
+def _v3(conn: sqlite3.Connection) -> None:
+    """Which process is streaming a reply, so another process never marks a live reply as dead."""
+    conn.execute("ALTER TABLE messages ADD COLUMN writer_pid INTEGER")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3]
 
 
 class Database:
@@ -127,17 +141,18 @@ class Database:
                 try:
                     yield self._conn
                 except BaseException:
-                    self._conn.execute("ROLLBACK")
+                    if self._conn.in_transaction:  # SQLite already rolled back after SQLITE_FULL
+                        self._conn.execute("ROLLBACK")
                     raise
                 self._conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
+            except sqlite3.DatabaseError as exc:
                 raise _explain(exc, self.path) from exc
 
     def query(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
             try:
                 return self._conn.execute(sql, args).fetchall()
-            except sqlite3.OperationalError as exc:
+            except sqlite3.DatabaseError as exc:
                 raise _explain(exc, self.path) from exc
 
     def close(self) -> None:
@@ -145,7 +160,7 @@ class Database:
             self._conn.close()
 
 
-def _explain(exc: sqlite3.OperationalError, path: Path) -> HistoryError:
+def _explain(exc: sqlite3.DatabaseError, path: Path) -> HistoryError:
     text = str(exc)
     if "disk is full" in text or "disk I/O" in text:
         return HistoryError(

@@ -35,6 +35,8 @@ MAX_TENSOR_NAME_BYTES = 63
 MAX_STRING_BYTES = 16 * 1024 * 1024
 MAX_ARRAY_ITEMS = 1 << 30
 MAX_DIMS = 4
+# Real files nest arrays at most once; deeper nesting is garbage (and would exhaust the stack).
+MAX_ARRAY_NESTING = 8
 # Arrays longer than this are kept as an ArraySummary (a vocabulary has tens of thousands of items).
 MAX_INLINE_ARRAY = 1024
 
@@ -357,17 +359,19 @@ class _Reader:
         except UnicodeDecodeError:
             raise _Corrupt(f"{kind} {raw[:40]!r} is not valid UTF-8") from None
 
-    def value(self, value_type: int) -> Any:
+    def value(self, value_type: int, depth: int = 0) -> Any:
         scalar = _SCALAR_FORMATS.get(value_type)
         if scalar is not None:
             return scalar.unpack(self.read(scalar.size))[0]
         if value_type == _STRING:
             return self.raw_string(MAX_STRING_BYTES, "a text value").decode("utf-8", errors="replace")
         if value_type == _ARRAY:
-            return self.array()
+            return self.array(depth + 1)
         raise _Corrupt(f"unknown value type {value_type}")
 
-    def array(self) -> list[Any] | ArraySummary:
+    def array(self, depth: int = 1) -> list[Any] | ArraySummary:
+        if depth > MAX_ARRAY_NESTING:
+            raise _Corrupt(f"arrays are nested more than {MAX_ARRAY_NESTING} deep")
         item_type = self.u32()
         length = self.u64()
         if item_type not in _VALUE_TYPE_NAMES:
@@ -375,11 +379,11 @@ class _Reader:
         if length > MAX_ARRAY_ITEMS:
             raise _Corrupt(f"array claims {length:,} items (at most {MAX_ARRAY_ITEMS:,} is plausible)")
         if length <= MAX_INLINE_ARRAY:
-            return [self.value(item_type) for _ in range(length)]
-        self._skip_items(item_type, length)
+            return [self.value(item_type, depth) for _ in range(length)]
+        self._skip_items(item_type, length, depth)
         return ArraySummary(item_type, length)
 
-    def _skip_items(self, item_type: int, length: int) -> None:
+    def _skip_items(self, item_type: int, length: int, depth: int) -> None:
         scalar = _SCALAR_FORMATS.get(item_type)
         if scalar is not None:
             self.skip(scalar.size * length)
@@ -390,12 +394,14 @@ class _Reader:
                     raise _Corrupt(f"an array item claims to be {size:,} bytes long")
                 self.skip(size)
         else:  # nested arrays
+            if depth >= MAX_ARRAY_NESTING:
+                raise _Corrupt(f"arrays are nested more than {MAX_ARRAY_NESTING} deep")
             for _ in range(length):
                 inner_type = self.u32()
                 inner_length = self.u64()
                 if inner_type not in _VALUE_TYPE_NAMES or inner_length > MAX_ARRAY_ITEMS:
                     raise _Corrupt("a nested array has an impossible type or length")
-                self._skip_items(inner_type, inner_length)
+                self._skip_items(inner_type, inner_length, depth + 1)
 
 
 def read_gguf(path: str | Path, *, check_data: bool = True) -> GGUFInfo:
@@ -409,12 +415,13 @@ def read_gguf(path: str | Path, *, check_data: bool = True) -> GGUFInfo:
     file_size = _check_is_file(path)
     try:
         with path.open("rb", buffering=1 << 20) as file:
-            first = file.read(16)
+            first = file.read(64)  # enough to recognise what a non-GGUF file is
             version = _check_magic_and_version(path, first)
             file.seek(8)
             reader = _Reader(file, file_size)
             reader.pos = 8
             info = _read_header(path, reader, version)
+        _check_tensor_layout(info, check_data=check_data)
     except _Truncated as exc:
         raise ModelLoadError(
             f"{path} is cut off: it ends after {file_size:,} bytes, inside the GGUF header "
@@ -428,7 +435,6 @@ def read_gguf(path: str | Path, *, check_data: bool = True) -> GGUFInfo:
         raise ModelLoadError(f"{path} has an impossibly large header; it is corrupt. {_REDOWNLOAD.capitalize()}.") from None
     except (OSError, struct.error, UnicodeDecodeError, ValueError) as exc:
         raise ModelLoadError(f"Cannot read {path}: {exc}. Check the file, or {_REDOWNLOAD}.") from None
-    _check_tensor_layout(info, check_data=check_data)
     return info
 
 

@@ -12,6 +12,7 @@ streamed so far stays, marked as cut off.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from engine.errors import HistoryError
 from engine.paths import database_path
 
 STATUSES = ("complete", "streaming", "stopped", "incomplete", "error")
+AT_HEAD: Any = object()  # default parent: the conversation's current head (None means "a root message")
 
 
 @dataclass
@@ -167,23 +169,24 @@ class HistoryStore:
         return [(_conversation(r), _snippet(r["hit"] or r["title"], text)) for r in rows]
 
     # ------------------------------------------------------------ messages
-    def add_message(self, conversation_id: int, role: str, content: str, *, parent_id: int | None = None,
+    def add_message(self, conversation_id: int, role: str, content: str, *, parent_id: int | None = AT_HEAD,
                     status: str = "complete", model: str | None = None, params: dict | None = None,
                     timings: dict | None = None, move_head: bool = True) -> StoredMessage:
         """Append a message under ``parent_id`` (default: the current head) and make it the head."""
         if status not in STATUSES:
             raise HistoryError(f"Unknown message status {status!r}.")
         conversation = self.get_conversation(conversation_id)
-        if parent_id is None:
+        if parent_id is AT_HEAD:
             parent_id = conversation.head_id
         now = time.time()
         with self.db.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO messages(conversation_id, parent_id, role, content, status, model, params, timings,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, writer_pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (conversation_id, parent_id, role, content, status, model,
                  json.dumps(params) if params is not None else None,
-                 json.dumps(timings) if timings is not None else None, now),
+                 json.dumps(timings) if timings is not None else None, now,
+                 os.getpid() if status == "streaming" else None),
             )
             message_id = cur.lastrowid
             if move_head:
@@ -250,10 +253,18 @@ class HistoryStore:
         self.update_conversation(conversation_id, head_id=leaf)
 
     def _recover_interrupted(self) -> int:
-        """Replies that were streaming when the process died become ``incomplete``."""
+        """Replies that were streaming when their process died become ``incomplete``.
+
+        A reply another running process is still streaming (a second window, the CLI) is left alone.
+        """
+        rows = self.db.query("SELECT id, writer_pid, created_at FROM messages WHERE status = 'streaming'")
+        dead = [r["id"] for r in rows if not _process_alive(r["writer_pid"], r["created_at"])]
+        if not dead:
+            return 0
         with self.db.transaction() as conn:
-            cur = conn.execute("UPDATE messages SET status = 'incomplete' WHERE status = 'streaming'")
-            return cur.rowcount
+            conn.executemany("UPDATE messages SET status = 'incomplete' WHERE id = ? AND status = 'streaming'",
+                             [(i,) for i in dead])
+        return len(dead)
 
     # ------------------------------------------------------------- export
     def export_json(self, conversation_id: int) -> dict:
@@ -289,6 +300,18 @@ class HistoryStore:
                 lines.append(f"\n*({message.status})*")
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
+
+
+def _process_alive(pid: int | None, since: float) -> bool:
+    """Is the process that started streaming at ``since`` still running? (pid reuse is detected)."""
+    if not pid:
+        return False
+    try:
+        import psutil
+
+        return psutil.Process(pid).create_time() <= since + 1.0
+    except Exception:  # no such process, or psutil cannot tell
+        return False
 
 
 def _snippet(text: str, needle: str, width: int = 60) -> str:

@@ -42,6 +42,23 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _TRUE = {"1", "true", "yes", "on"}
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
+
+def _both(name: str) -> tuple[type[BaseException], ...]:
+    """httpx's exception class ``name``, and its twin in httpx2 (what huggingface_hub 2.x uses)."""
+    classes: list[type[BaseException]] = [getattr(httpx, name)]
+    try:
+        import httpx2
+    except ImportError:
+        pass
+    else:
+        classes.append(getattr(httpx2, name))
+    return tuple(classes)
+
+
+#: the Hub cannot be reached: refused, no route, DNS failure, timeout, broken TLS...
+_UNREACHABLE = _both("TransportError")
+_HTTP_ERRORS = _both("HTTPError")
+
 # Only one download per destination file at a time in this process.
 _active: set[Path] = set()
 _active_lock = threading.Lock()
@@ -62,9 +79,15 @@ def resolve_endpoint(explicit: str | None = None) -> str:
 
 def offline_mode() -> bool:
     """True when ``HF_HUB_OFFLINE`` or ``INGLENOOK_OFFLINE`` is set to 1/true/yes/on."""
-    return any(
-        os.environ.get(name, "").strip().lower() in _TRUE for name in ("HF_HUB_OFFLINE", "INGLENOOK_OFFLINE")
-    )
+    return bool(_offline_variables())
+
+
+def _offline_variables() -> list[str]:
+    return [
+        name
+        for name in ("HF_HUB_OFFLINE", "INGLENOOK_OFFLINE")
+        if os.environ.get(name, "").strip().lower() in _TRUE
+    ]
 
 
 @dataclass(frozen=True)
@@ -160,24 +183,25 @@ class HubClient:
         return [f for f in files if f.filename.lower().endswith(".gguf")]
 
     def _list_files(self, repo_id: str, revision: str) -> list[HubFile]:
+        # model_info(files_metadata=True) lists every file, subfolders included, with sizes and LFS
+        # hashes in one request that honours our timeout (list_repo_tree pages and retries for ~20 s
+        # before admitting that the Hub is unreachable).
         from huggingface_hub import HfApi
-        from huggingface_hub.hf_api import RepoFile
 
         self._ensure_online()
         api = HfApi(endpoint=self.endpoint, token=self.token)
         try:
-            entries = list(api.list_repo_tree(repo_id, revision=revision, recursive=True))
+            info = api.model_info(repo_id, revision=revision, files_metadata=True, timeout=self.timeout)
         except Exception as exc:
             raise self._translate(exc, repo_id=repo_id, revision=revision) from exc
         files = [
             HubFile(
                 repo_id=repo_id,
-                filename=entry.path,
-                size=entry.size,
-                sha256=entry.lfs.sha256 if entry.lfs is not None else None,
+                filename=sibling.rfilename,
+                size=sibling.size,
+                sha256=sibling.lfs.sha256 if sibling.lfs is not None else None,
             )
-            for entry in entries
-            if isinstance(entry, RepoFile)
+            for sibling in info.siblings or []
         ]
         return sorted(files, key=lambda f: f.filename)
 
@@ -228,11 +252,10 @@ class HubClient:
         job = _Job(repo_id, revision, filename, url, part, meta.size, progress, cancel)
         with _claim(final):
             final.parent.mkdir(parents=True, exist_ok=True)
-            if final.is_file() and job.total is not None and final.stat().st_size == job.total:
-                if sha is None or _hash_prefix(final, job.total, cancel, filename).hexdigest() == sha:
-                    if progress:
-                        progress(DownloadProgress(filename, job.total, job.total, 0.0, job.total))
-                    return final
+            if _already_there(final, job.total, sha, cancel, filename):
+                if progress and job.total is not None:
+                    progress(DownloadProgress(filename, job.total, job.total, 0.0, job.total))
+                return final
             self._fetch_with_retries(job)
             size = part.stat().st_size
             if job.digest is None or job.hashed != size:
@@ -357,17 +380,21 @@ class HubClient:
             ) from exc
         _check_cancel(job)
         if job.total is not None and done < job.total:
-            raise _Interrupted(httpx.RemoteProtocolError(f"the server stopped after {done} of {job.total} bytes"))
+            raise _Interrupted(
+                httpx.RemoteProtocolError(f"the server stopped after {done} of {job.total} bytes")
+            )
         report(force=True)
 
     # ------------------------------------------------------------------ errors
 
     def _ensure_online(self) -> None:
-        if offline_mode():
+        names = _offline_variables()
+        if names:
+            settings = " and ".join(f"{name}={os.environ[name]}" for name in names)
+            unset = " and ".join(names)
             raise OfflineError(
-                "Offline mode is on (HF_HUB_OFFLINE or INGLENOOK_OFFLINE is set), so nothing can be "
-                "downloaded. Unset HF_HUB_OFFLINE (and INGLENOOK_OFFLINE) to download, or add a GGUF "
-                "from disk with `nook models add PATH`."
+                f"Offline mode is on ({settings}), so nothing can be downloaded. Unset {unset} "
+                "to download, or add a GGUF from disk with `nook models add PATH`."
             )
 
     def _unreachable(self, exc: BaseException, extra: str = "") -> OfflineError:
@@ -397,68 +424,112 @@ class HubClient:
         )
 
     def _http_error(self, response: httpx.Response, job: _Job) -> DownloadError:
-        from huggingface_hub.utils import hf_raise_for_status
-
-        try:
-            hf_raise_for_status(response)
-        except Exception as exc:
-            return self._translate(exc, repo_id=job.repo_id, revision=job.revision, filename=job.filename)
-        return DownloadError(f"The Hub answered HTTP {response.status_code} for {job.filename}. Try again later.")
+        """Explain an error answer to our own GET (the HEAD before it succeeded, so this is rare:
+        an expired token, a file deleted in between, a server error)."""
+        detail = response.headers.get("X-Error-Message") or response.reason_phrase
+        return self._explain(
+            response.status_code,
+            response.headers.get("X-Error-Code"),
+            repo_id=job.repo_id,
+            revision=job.revision,
+            filename=job.filename,
+            detail=detail,
+        )
 
     def _translate(
         self, exc: BaseException, *, repo_id: str, revision: str, filename: str | None = None
     ) -> DownloadError:
-        """Turn huggingface_hub / httpx exceptions into our typed, explained errors."""
-        from huggingface_hub import errors as hf_errors
+        """Turn a huggingface_hub / httpx exception into our typed, explained error."""
+        from huggingface_hub import errors as hf
 
         if isinstance(exc, DownloadError):
             return exc
-        if isinstance(exc, hf_errors.OfflineModeIsEnabled):
-            self._ensure_online()  # our own message when the env var is set
+        if isinstance(exc, hf.OfflineModeIsEnabled):
+            self._ensure_online()  # our own message when the variable is still set
             return OfflineError(
-                "huggingface_hub is in offline mode (HF_HUB_OFFLINE was set when it started). Unset "
-                "HF_HUB_OFFLINE and restart Inglenook to download, or add a GGUF from disk with "
+                "huggingface_hub is in offline mode (HF_HUB_OFFLINE was set when Inglenook started). "
+                "Unset HF_HUB_OFFLINE and restart Inglenook to download, or add a GGUF from disk with "
                 "`nook models add PATH`."
             )
-        if isinstance(exc, httpx.ConnectError | httpx.TimeoutException | httpx.NetworkError):
+        if isinstance(exc, hf.HFValidationError):
+            return DownloadError(
+                f"{repo_id!r} is not a valid repository id ({exc}). Repository ids look like owner/name, "
+                "e.g. bartowski/SmolLM2-135M-Instruct-GGUF."
+            )
+        if isinstance(exc, _UNREACHABLE):
             return self._unreachable(exc)
-        if isinstance(exc, hf_errors.GatedRepoError):
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None)
+        if isinstance(exc, hf.HfHubHTTPError) and isinstance(status, int):
+            code = None
+            for cls, name in (
+                (hf.GatedRepoError, "GatedRepo"),  # before RepositoryNotFoundError, its base class
+                (hf.RevisionNotFoundError, "RevisionNotFound"),
+                (hf.EntryNotFoundError, "EntryNotFound"),
+                (hf.RepositoryNotFoundError, "RepoNotFound"),
+            ):
+                if isinstance(exc, cls):
+                    code = name
+                    break
+            detail = response.headers.get("X-Error-Message") or _first_line(exc)
+            return self._explain(
+                status, code, repo_id=repo_id, revision=revision, filename=filename, detail=detail
+            )
+        if isinstance(exc, _HTTP_ERRORS):
+            return self._unreachable(exc)
+        raise exc  # not an error we know how to explain: a bug, let it surface
+
+    def _explain(
+        self,
+        status: int,
+        code: str | None,
+        *,
+        repo_id: str,
+        revision: str,
+        filename: str | None,
+        detail: str,
+    ) -> DownloadError:
+        """The message for an HTTP error status, refined by the Hub's X-Error-Code."""
+        if code == "GatedRepo":
             return DownloadError(
                 f"{repo_id} is gated: a Hugging Face token with access to it is needed. Accept its "
-                f"terms on the model page at {self.endpoint}/{repo_id}, then pass a token "
-                "(--token, or set HF_TOKEN, or run `hf auth login`)."
+                f"terms on the model page ({self.endpoint}/{repo_id}), then pass a token (--token, or "
+                "set HF_TOKEN, or run `hf auth login`)."
             )
-        if isinstance(exc, hf_errors.RevisionNotFoundError):
+        if code == "RevisionNotFound":
             return DownloadError(
                 f"{repo_id} has no revision {revision!r} on {self.endpoint}. Use a branch, tag or "
                 "commit that exists (usually 'main')."
             )
-        if isinstance(exc, hf_errors.EntryNotFoundError):
+        if code == "EntryNotFound":
             return DownloadError(self._missing_file_message(repo_id, revision, filename or "?"))
-        if isinstance(exc, hf_errors.RepositoryNotFoundError):
+        if code == "RepoNotFound":
             return DownloadError(
                 f"No repository {repo_id} on {self.endpoint}. Check the name (it looks like "
-                "owner/name, e.g. bartowski/SmolLM2-135M-Instruct-GGUF); if the repository is private, "
-                "pass a token with access (--token or HF_TOKEN)."
+                "owner/name, e.g. bartowski/SmolLM2-135M-Instruct-GGUF); if the repository is "
+                "private, pass a token with access (--token or HF_TOKEN)."
             )
-        status = _status_of(exc)
         if status in (401, 403):
             return DownloadError(
-                f"{self.endpoint} refused access to {repo_id} (HTTP {status}): a Hugging Face token "
-                "with access is needed. Pass one with --token or set HF_TOKEN (or run `hf auth "
+                f"{self.endpoint} refused access to {repo_id} (HTTP {status}: {detail}): a Hugging Face "
+                "token with access is needed. Pass one with --token or set HF_TOKEN (or run `hf auth "
                 "login`); for a gated model, accept its terms on the model page first."
             )
-        if status == 429:
-            return DownloadError(f"{self.endpoint} is rate-limiting requests (HTTP 429). Wait a few minutes and try again.")
-        if status is not None:
+        if status == 404:
+            what = f"{repo_id}/{filename}" if filename else repo_id
             return DownloadError(
-                f"{self.endpoint} answered HTTP {status} for {repo_id}"
-                f"{'/' + filename if filename else ''}: {_short(exc)}. Try again later, or use a mirror "
-                f"(`--endpoint {MIRROR_EXAMPLE}`)."
+                f"{self.endpoint} has no {what} (HTTP 404). Check the repository and file names; if "
+                f"{self.endpoint} is a mirror, it may not carry this repository."
             )
-        if isinstance(exc, httpx.HTTPError):
-            return self._unreachable(exc)
-        raise exc
+        if status == 429:
+            return DownloadError(
+                f"{self.endpoint} is rate-limiting requests (HTTP 429). Wait a few minutes and try again."
+            )
+        what = f"{repo_id}/{filename}" if filename else repo_id
+        return DownloadError(
+            f"{self.endpoint} answered HTTP {status} for {what} ({detail}). Try again later, or use a "
+            f"mirror (`--endpoint {MIRROR_EXAMPLE}`)."
+        )
 
     def _missing_file_message(self, repo_id: str, revision: str, filename: str) -> str:
         head = f"{repo_id} (revision {revision}) on {self.endpoint} has no file {filename!r}."
@@ -467,7 +538,10 @@ class HubClient:
         except DownloadError:
             return head + " Check the file name on the model page."
         if not ggufs:
-            return head + " It has no GGUF files at all; pick a repository that publishes GGUFs (often named ...-GGUF)."
+            return (
+                head
+                + " It has no GGUF files at all; pick a repository that publishes GGUFs (often named ...-GGUF)."
+            )
         names = [f.filename for f in ggufs]
         shown = ", ".join(names[:20]) + (f" (and {len(names) - 20} more)" if len(names) > 20 else "")
         return head + f" GGUF files there: {shown}. Download one of those."
@@ -480,7 +554,9 @@ def _destination(dest_dir: Path, filename: str) -> Path:
     """``dest_dir/filename``, refusing names that would land outside ``dest_dir``."""
     rel = PurePosixPath(filename)
     if not filename or rel.is_absolute() or any(p in ("", ".", "..") for p in rel.parts) or "\\" in filename:
-        raise DownloadError(f"{filename!r} is not a valid file name in a repository; use a path like 'model.Q4_K_M.gguf'.")
+        raise DownloadError(
+            f"{filename!r} is not a valid file name in a repository; use a path like 'model.Q4_K_M.gguf'."
+        )
     return dest_dir.joinpath(*rel.parts)
 
 
@@ -493,7 +569,9 @@ class _claim:
     def __enter__(self) -> None:
         with _active_lock:
             if self.key in _active:
-                raise DownloadError(f"{self.key.name} is already being downloaded; wait for that download to finish.")
+                raise DownloadError(
+                    f"{self.key.name} is already being downloaded; wait for that download to finish."
+                )
             _active.add(self.key)
 
     def __exit__(self, *exc_info: object) -> None:
@@ -512,7 +590,18 @@ def _sha256_from_etag(etag: str | None) -> str | None:
     return value if _SHA256_RE.match(value) else None
 
 
-def _hash_prefix(path: Path, length: int | None, cancel: threading.Event | None, filename: str) -> hashlib._Hash:
+def _already_there(
+    final: Path, total: int | None, sha: str | None, cancel: threading.Event | None, filename: str
+) -> bool:
+    """True when ``final`` is already the complete, verified file (nothing to download)."""
+    if not final.is_file() or total is None or final.stat().st_size != total:
+        return False
+    return sha is None or _hash_prefix(final, total, cancel, filename).hexdigest() == sha
+
+
+def _hash_prefix(
+    path: Path, length: int | None, cancel: threading.Event | None, filename: str
+) -> hashlib._Hash:
     """SHA-256 state over the first ``length`` bytes of ``path`` (all of it when None)."""
     digest = hashlib.sha256()
     if length == 0:
@@ -527,7 +616,9 @@ def _hash_prefix(path: Path, length: int | None, cancel: threading.Event | None,
             if left is not None:
                 left -= len(chunk)
             if cancel is not None and cancel.is_set():
-                raise DownloadCancelled(f"Download of {filename} cancelled while checking it; run it again to finish.")
+                raise DownloadCancelled(
+                    f"Download of {filename} cancelled while checking it; run it again to finish."
+                )
     return digest
 
 
@@ -583,12 +674,6 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _status_of(exc: BaseException) -> int | None:
-    response = getattr(exc, "response", None)
-    status = getattr(response, "status_code", None)
-    return status if isinstance(status, int) else None
-
-
-def _short(exc: BaseException) -> str:
+def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

@@ -25,6 +25,7 @@ from functools import cache
 from pathlib import Path
 
 from knowledge.errors import ParseError
+from knowledge.hanzi import TOP_SIMPLIFIED, TOP_TRADITIONAL
 
 SNIFF_BYTES = 8192
 _DETECT_SAMPLE = 256 * 1024
@@ -237,24 +238,28 @@ def guess_east_asian(sample: bytes) -> str | None:
 
     Decoding with the wrong one of GBK/Big5 still "works" but yields rare characters, kana or
     private-use code points, so the share of *common* characters separates them even for a
-    five-character file. When both read as common characters (two-character files), the characters
-    common to both scripts break the tie, and after that GBK wins: it is what most of our users have.
+    five-character file. When both read as common characters (two-character files), the share of the
+    few hundred most frequent characters breaks the tie, and after that GBK wins: most of our users
+    have GBK.
     """
     korean = _strict(sample, "cp949")
     if korean is not None:
         share, counted = _share(korean, _ksx1001_hangul())
         if counted >= 4 and share >= 0.9:
             return "cp949"
+    japanese = _strict(sample, "euc_jp")
+    if japanese is not None:
+        share, counted = _share(japanese, _KANA)
+        if counted >= 6 and share >= 0.3:
+            return "euc_jp"  # GB 2312 and Big5 read EUC-JP kana rows as common characters
     scores = {}
     for codec, common in (("gb18030", _gb2312_level1()), ("cp950", _big5_common())):
         text = _strict(sample, codec)
         if text is None:
             continue
-        if codec == "gb18030" and _share(text, _KANA)[0] >= 0.2:
-            return "euc_jp"  # GB 2312 puts kana exactly where EUC-JP does
         share, counted = _share(text, common)
         if counted and share >= 0.6:
-            scores[codec] = (share, _share(text, _gb2312_level1() & _big5_common())[0])
+            scores[codec] = (share, _share(text, TOP_SIMPLIFIED if codec == "gb18030" else TOP_TRADITIONAL)[0])
     if not scores:
         return None
     if len(scores) == 1:

@@ -49,10 +49,7 @@ class ServedFile:
     @property
     def git_oid(self) -> str:
         """The git blob id the Hub reports as ``oid``: of the LFS pointer for LFS files."""
-        if self.lfs:
-            content = self.pointer.encode()
-        else:
-            content = self.path.read_bytes()
+        content = self.pointer.encode() if self.lfs else self.path.read_bytes()
         return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
 
     @property
@@ -84,9 +81,9 @@ def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
 class HubStandIn:
     """A STAND-IN for the Hugging Face Hub (see the module docstring). Use as a context manager::
 
-        with HubStandIn() as hub:
-            hub.add_file("org/model-GGUF", "model.Q4_0.gguf", path)
-            HubClient(endpoint=hub.endpoint).download(...)
+    with HubStandIn() as hub:
+        hub.add_file("org/model-GGUF", "model.Q4_0.gguf", path)
+        HubClient(endpoint=hub.endpoint).download(...)
     """
 
     COMMIT = "1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a"
@@ -200,7 +197,7 @@ class HubStandIn:
             if rest == repo_id or rest.startswith(repo_id + "/"):
                 return repo_id, rest[len(repo_id) :]
         parts = rest.split("/")
-        return "/".join(parts[:2]), "/" + "/".join(parts[2:]) if len(parts) > 2 else ""
+        return "/".join(parts[:2]), ("/" + "/".join(parts[2:]) if len(parts) > 2 else "")
 
     def _by_sha(self, sha256: str) -> ServedFile | None:
         with self._lock:
@@ -356,7 +353,11 @@ class _Handler(BaseHTTPRequestHandler):
                 served = files[name]
                 entry.update(size=served.size, blobId=served.git_oid)
                 if served.lfs:
-                    entry["lfs"] = {"sha256": served.sha256, "size": served.size, "pointerSize": len(served.pointer)}
+                    entry["lfs"] = {
+                        "sha256": served.sha256,
+                        "size": served.size,
+                        "pointerSize": len(served.pointer),
+                    }
             siblings.append(entry)
         owner = repo_id.split("/")[0] if "/" in repo_id else None
         info = {
@@ -389,7 +390,7 @@ class _Handler(BaseHTTPRequestHandler):
         recursive = query.get("recursive", "").lower() == "true"
         prefix = folder + "/" if folder else ""
         if folder and not any(name.startswith(prefix) for name in files):
-            self._error(404, "EntryNotFound", f"{folder} does not exist on \"{revision}\"", head)
+            self._error(404, "EntryNotFound", f'{folder} does not exist on "{revision}"', head)
             return
         entries: dict[str, dict[str, object]] = {}
         for name in sorted(files):
@@ -401,11 +402,24 @@ class _Handler(BaseHTTPRequestHandler):
                 if depth > 1 and not recursive:
                     break
                 sub = prefix + "/".join(below[:depth])
-                entries.setdefault(sub, {"type": "directory", "oid": hashlib.sha1(sub.encode()).hexdigest(), "size": 0, "path": sub})
+                entries.setdefault(
+                    sub,
+                    {
+                        "type": "directory",
+                        "oid": hashlib.sha1(sub.encode()).hexdigest(),
+                        "size": 0,
+                        "path": sub,
+                    },
+                )
             if len(below) > 1 and not recursive:
                 continue
             served = files[name]
-            entry: dict[str, object] = {"type": "file", "oid": served.git_oid, "size": served.size, "path": name}
+            entry: dict[str, object] = {
+                "type": "file",
+                "oid": served.git_oid,
+                "size": served.size,
+                "path": name,
+            }
             if served.lfs:
                 entry["lfs"] = {"oid": served.sha256, "size": served.size, "pointerSize": len(served.pointer)}
             entries[name] = entry
@@ -416,7 +430,9 @@ class _Handler(BaseHTTPRequestHandler):
         if start + self.hub.tree_page_size < len(ordered):
             params = {k: v for k, v in query.items() if k != "cursor"}
             params["cursor"] = str(start + self.hub.tree_page_size)
-            path = f"/api/models/{repo_id}/tree/{quote(revision, safe='')}" + (f"/{quote(folder)}" if folder else "")
+            path = f"/api/models/{repo_id}/tree/{quote(revision, safe='')}" + (
+                f"/{quote(folder)}" if folder else ""
+            )
             extra["Link"] = f'<{self.hub.endpoint}{path}?{urlencode(params)}>; rel="next"'
         self._json(200, page, head, extra)
 

@@ -38,9 +38,18 @@ def no_hub_login(monkeypatch, tmp_path):
     """Keep the developer's own Hub login, endpoint and offline settings out of these tests."""
     import huggingface_hub.constants as hf_constants
 
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_ENDPOINT", "INGLENOOK_HF_ENDPOINT", "HF_HUB_OFFLINE", "INGLENOOK_OFFLINE"):
+    for name in (
+        "HF_OIDC_RESOURCE",
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HF_ENDPOINT",
+        "INGLENOOK_HF_ENDPOINT",
+        "HF_HUB_OFFLINE",
+        "INGLENOOK_OFFLINE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)  # read once, when huggingface_hub is imported
 
 
 @pytest.fixture
@@ -95,7 +104,6 @@ def test_list_gguf_files_with_sizes_and_hashes(hub, smollm2_path, smollm2_sha256
     hub.add_file(REPO, "README.md", readme, lfs=False)
     hub.add_file(REPO, "Q8_0/split-00001-of-00002.gguf", small_file)
     hub.add_file(REPO, "Q8_0/split-00002-of-00002.gguf", small_file)
-    hub.tree_page_size = 2  # five entries (one is the folder): three pages
 
     files = client_for(hub).list_gguf_files(REPO)
 
@@ -105,7 +113,7 @@ def test_list_gguf_files_with_sizes_and_hashes(hub, smollm2_path, smollm2_sha256
         HubFile(REPO, "Q8_0/split-00002-of-00002.gguf", 4 * MiB, small_sha),
         HubFile(REPO, SMOL, smollm2_path.stat().st_size, smollm2_sha256),
     ]
-    assert hub.count("GET", "/tree/main") == 3  # huggingface_hub followed the Link pagination
+    assert hub.count("GET", f"/api/models/{REPO}/revision/main") == 1
 
 
 def test_list_uses_hf_endpoint_from_the_environment(hub, small_file, monkeypatch, tmp_path):
@@ -123,14 +131,48 @@ def test_standin_speaks_the_model_info_api(hub, small_file):
     from huggingface_hub import HfApi
 
     served = hub.add_file(REPO, SMALL, small_file)
-    info = HfApi(endpoint=hub.endpoint).model_info(REPO, files_metadata=True)
+    api = HfApi(endpoint=hub.endpoint)
+    info = api.model_info(REPO, files_metadata=True)
     assert info.id == REPO
     assert info.sha == HubStandIn.COMMIT
     (sibling,) = info.siblings
     assert sibling.rfilename == SMALL
     assert sibling.size == 4 * MiB
     assert sibling.lfs is not None and sibling.lfs.sha256 == served.sha256
-    assert HfApi(endpoint=hub.endpoint).model_info(REPO, revision=HubStandIn.COMMIT).sha == HubStandIn.COMMIT
+    assert api.model_info(REPO, revision=HubStandIn.COMMIT).sha == HubStandIn.COMMIT
+
+
+def test_standin_speaks_the_tree_api_with_pagination(hub, small_file, tmp_path):
+    """huggingface_hub's list_repo_tree follows the stand-in's Link pagination (fidelity check)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.hf_api import RepoFile, RepoFolder
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# a model card\n")
+    hub.add_file(REPO, "README.md", readme, lfs=False)
+    hub.add_file(REPO, SMALL, small_file)
+    hub.add_file(REPO, "Q8_0/split-00001-of-00002.gguf", small_file)
+    hub.add_file(REPO, "Q8_0/split-00002-of-00002.gguf", small_file)
+    hub.tree_page_size = 2
+    api = HfApi(endpoint=hub.endpoint)
+
+    entries = list(api.list_repo_tree(REPO, recursive=True))
+    assert [(type(e).__name__, e.path) for e in entries] == [
+        ("RepoFolder", "Q8_0"),
+        ("RepoFile", "Q8_0/split-00001-of-00002.gguf"),
+        ("RepoFile", "Q8_0/split-00002-of-00002.gguf"),
+        ("RepoFile", "README.md"),
+        ("RepoFile", SMALL),
+    ]
+    assert hub.count("GET", "/tree/main") == 3
+    small = entries[-1]
+    assert isinstance(small, RepoFile) and small.size == 4 * MiB
+    assert small.lfs is not None and small.lfs.sha256 == hashlib.sha256(small_file.read_bytes()).hexdigest()
+    assert entries[3].lfs is None
+
+    top = list(api.list_repo_tree(REPO))
+    assert [e.path for e in top] == ["Q8_0", "README.md", SMALL]
+    assert isinstance(top[0], RepoFolder)
 
 
 # ---------------------------------------------------------------------------- downloading
@@ -347,7 +389,7 @@ def test_offline_mode_fails_at_once(hub, small_file, monkeypatch, variable, tmp_
     client = client_for(hub)
     with pytest.raises(OfflineError, match="nook models add PATH") as failed:
         client.download(REPO, SMALL, tmp_path)
-    assert "unset HF_HUB_OFFLINE" in str(failed.value).lower()
+    assert f"({variable}=1)" in str(failed.value) and f"Unset {variable} to download" in str(failed.value)
     with pytest.raises(OfflineError):
         client.list_gguf_files(REPO)
     assert hub.requests == []
