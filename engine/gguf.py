@@ -35,6 +35,7 @@ MAX_TENSOR_NAME_BYTES = 63
 MAX_STRING_BYTES = 16 * 1024 * 1024
 MAX_ARRAY_ITEMS = 1 << 30
 MAX_DIMS = 4
+MAX_COUNT = 1 << 20  # tensors or metadata entries
 # Real files nest arrays at most once; deeper nesting is garbage (and would exhaust the stack).
 MAX_ARRAY_NESTING = 8
 # Arrays longer than this are kept as an ArraySummary (a vocabulary has tens of thousands of items).
@@ -313,6 +314,15 @@ class _Corrupt(Exception):
     """A field holds an impossible value; turned into a ModelLoadError by read_gguf."""
 
 
+class _UnknownTensorType(Exception):
+    """A tensor uses a ggml type missing from gguf's tables; turned into a ModelLoadError."""
+
+    def __init__(self, name: str, ggml_type: int) -> None:
+        super().__init__(name, ggml_type)
+        self.name = name
+        self.ggml_type = ggml_type
+
+
 class _Reader:
     """Little-endian reads from a buffered file, with our own position so EOF checks are cheap."""
 
@@ -427,6 +437,12 @@ def read_gguf(path: str | Path, *, check_data: bool = True) -> GGUFInfo:
             f"{path} is cut off: it ends after {file_size:,} bytes, inside the GGUF header "
             f"(while reading {exc.what}). The download was probably interrupted; {_REDOWNLOAD}."
         ) from None
+    except _UnknownTensorType as exc:
+        raise ModelLoadError(
+            f"{path} stores tensor {exc.name!r} in ggml type {exc.ggml_type}, which this version of Inglenook "
+            "does not know; the file may need a newer llama.cpp. Update Inglenook, or download a more common "
+            "quantization of the model (e.g. Q4_K_M)."
+        ) from None
     except _Corrupt as exc:
         raise ModelLoadError(f"{path} is corrupt: {exc}. {_REDOWNLOAD.capitalize()}.") from None
     except PermissionError:
@@ -507,10 +523,12 @@ def _read_header(path: Path, reader: _Reader, version: int) -> GGUFInfo:
     reader.what = "the tensor and metadata counts"
     tensor_count = reader.u64()
     kv_count = reader.u64()
-    # Each KV pair takes at least 12 bytes and each tensor info at least 24: more than the file
-    # can hold means the counts themselves are garbage.
-    if kv_count * 12 > reader.size or tensor_count * 24 > reader.size:
-        raise _Corrupt(f"its header claims {tensor_count:,} tensors and {kv_count:,} metadata entries, more than the file can hold")
+    # Real models have at most a few thousand of each; a cut-off file is reported when the
+    # reading runs out, so only impossible counts are called corrupt here.
+    if tensor_count > MAX_COUNT or kv_count > MAX_COUNT:
+        raise _Corrupt(
+            f"its header claims {tensor_count:,} tensors and {kv_count:,} metadata entries (at most {MAX_COUNT:,} is plausible)"
+        )
     metadata = _read_metadata(reader, kv_count)
     tensors = _read_tensor_infos(reader, tensor_count)
     alignment = _alignment(metadata)
@@ -564,10 +582,7 @@ def _tensor_nbytes(name: str, shape: tuple[int, ...], ggml_type: int) -> int:
     try:
         block_size, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(ggml_type)]
     except (ValueError, KeyError):
-        raise ModelLoadError(
-            f"tensor {name!r} uses ggml type {ggml_type}, which this version of Inglenook does not know. "
-            "The file may need a newer llama.cpp: update Inglenook, or download a more common quantization (e.g. Q4_K_M)."
-        ) from None
+        raise _UnknownTensorType(name, ggml_type) from None
     n_elements = 1
     for dim in shape:
         if dim > 1 << 62:

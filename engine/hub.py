@@ -157,8 +157,8 @@ class HubClient:
     ``endpoint`` defaults to :func:`resolve_endpoint`. ``token`` is sent to the Hub for gated or
     private repositories; when None, huggingface_hub's stored login (``HF_TOKEN`` or
     ``hf auth login``) is used if there is one. ``timeout`` bounds connecting and each wait for
-    data, in seconds. ``retries`` is how many times a download that loses its connection
-    part-way is resumed before giving up.
+    data, in seconds. ``retries`` is how many times in a row a download that loses its
+    connection without getting any further is resumed before giving up.
     """
 
     def __init__(
@@ -251,7 +251,12 @@ class HubClient:
 
         job = _Job(repo_id, revision, filename, url, part, meta.size, progress, cancel)
         with _claim(final):
-            final.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                final.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DownloadError(
+                    f"Cannot create the folder {final.parent}: {exc.strerror or exc}. Choose a folder you can write to."
+                ) from exc
             if _already_there(final, job.total, sha, cancel, filename):
                 if progress and job.total is not None:
                     progress(DownloadProgress(filename, job.total, job.total, 0.0, job.total))
@@ -297,7 +302,8 @@ class HubClient:
                 job.part.unlink(missing_ok=True)
                 continue
             except _Interrupted as stop:
-                failures += 1
+                grew = job.part.exists() and job.part.stat().st_size > have
+                failures = 1 if grew else failures + 1  # only attempts in a row that got nowhere add up
                 if failures > self.retries:
                     raise self._interrupted_error(stop.cause, job) from stop.cause
                 _sleep_unless_cancelled(job.cancel, min(0.25 * 2 ** (failures - 1), 8.0))
@@ -330,6 +336,11 @@ class HubClient:
             raise
         except (httpx.TransportError, httpx.StreamError) as exc:
             raise _Interrupted(exc) from exc
+        except httpx.HTTPError as exc:  # too many redirects, an undecodable answer...
+            raise DownloadError(
+                f"{self.endpoint} sent an answer that cannot be used for {job.filename} "
+                f"({type(exc).__name__}: {exc}). Try again later, or use a mirror (`--endpoint {MIRROR_EXAMPLE}`)."
+            ) from exc
 
     def _write_stream(self, response: httpx.Response, job: _Job, start: int) -> None:
         done = start
@@ -418,9 +429,10 @@ class HubClient:
         )
         if isinstance(exc, httpx.ConnectError | httpx.TimeoutException):
             return self._unreachable(exc, kept)
+        tries = f" ({self.retries + 1} tries in a row got no further)" if self.retries else ""
         return DownloadError(
             f"The connection to {self.endpoint} broke while downloading {job.filename} "
-            f"({type(exc).__name__}: {exc}), {self.retries + 1} times in a row.{kept or ' Try again.'}"
+            f"({type(exc).__name__}: {exc}){tries}.{kept or ' Try again.'}"
         )
 
     def _http_error(self, response: httpx.Response, job: _Job) -> DownloadError:

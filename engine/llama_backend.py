@@ -109,7 +109,7 @@ class LlamaCppBackend:
             n_ctx=llm.n_ctx(),
             n_ctx_train=n_ctx_train,
             n_gpu_layers=n_gpu_layers,
-            total_layers=info.block_count or 0,
+            total_layers=plan.total_layers,
             chat_template_origin=template.origin,
             load_ms=(time.perf_counter() - started) * 1000,
             offload_message=plan.message,

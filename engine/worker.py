@@ -74,6 +74,7 @@ class ModelHost:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inglenook-model")
         self._backend = create_backend(backend) if isinstance(backend, str) else backend
         self._loaded: LoadedModel | None = None
+        self._active: ReplyStream | None = None
 
     @property
     def loaded(self) -> LoadedModel | None:
@@ -122,11 +123,14 @@ class ModelHost:
             finally:
                 stream._put(_END)
 
+        self._active = stream
         self._executor.submit(job, self._backend)
         return stream
 
     def close(self) -> None:
-        """Free the model and stop the thread. Waits for the current request to end."""
+        """Cancel any reply, free the model and stop the thread."""
+        if self._active is not None:
+            self._active.cancel()
         try:
             self.unload().result(timeout=60)
         except Exception:

@@ -113,8 +113,12 @@ def read_text_file(path: Path) -> DecodedText:
     return decode_bytes(Path(path).read_bytes())
 
 
-def decode_bytes(data: bytes) -> DecodedText:
-    """Decode text of unknown encoding; see the module docstring for the order of guesses."""
+def decode_bytes(data: bytes, declared: str | None = None) -> DecodedText:
+    """Decode text of unknown encoding; see the module docstring for the order of guesses.
+
+    ``declared`` is a charset the file names itself (an HTML ``<meta charset>``); it is tried after
+    strict UTF-8, because valid UTF-8 mislabelled as Latin-1 is common and the reverse is not.
+    """
     if not data:
         return DecodedText("", "utf-8")
     encoding = bom_encoding(data[:4]) or bomless_utf16(data[:SNIFF_BYTES])
@@ -126,6 +130,11 @@ def decode_bytes(data: bytes) -> DecodedText:
         return _finish_text(data.decode("utf-8"), "utf-8", [])
     except UnicodeDecodeError:
         pass
+    if declared and (codec := _known_codec(declared)):
+        try:
+            return _finish_text(data.decode(codec), codec, [])
+        except UnicodeDecodeError:
+            pass
     sample = data[:_DETECT_SAMPLE]
     if _mostly_utf8(sample):
         return _finish(data, "utf-8", strict_first=False)
@@ -135,6 +144,15 @@ def decode_bytes(data: bytes) -> DecodedText:
     result = _finish(data, "utf-8", strict_first=False)
     result.warnings.insert(0, "could not tell the text encoding; read as UTF-8 with replacement characters")
     return result
+
+
+def _known_codec(name: str) -> str | None:
+    """Python's codec for a declared charset name; GB2312 and GBK labels read as GB18030, their superset."""
+    try:
+        codec = codecs.lookup(name.strip().lower()).name
+    except LookupError:
+        return None
+    return "gb18030" if codec in ("gb2312", "gbk") else codec
 
 
 def _finish(data: bytes, encoding: str, *, strict_first: bool) -> DecodedText:
@@ -244,8 +262,9 @@ def guess_east_asian(sample: bytes) -> str | None:
     """
     korean = _strict(sample, "cp949")
     if korean is not None:
+        # GB 2312's first rows coincide with EUC-KR's Hangul rows, so insist on Korean's word spacing too.
         share, counted = _share(korean, _ksx1001_hangul())
-        if counted >= 4 and share >= 0.9:
+        if counted >= 4 and share >= 0.9 and _KOREAN_SPACING.search(korean):
             return "cp949"
     japanese = _strict(sample, "euc_jp")
     if japanese is not None:
@@ -277,6 +296,7 @@ def _ksx1001_hangul() -> frozenset[str]:
     return _decode_range("euc_kr", range(0xB0, 0xC9), range(0xA1, 0xFF))
 
 
+_KOREAN_SPACING = re.compile(r"[\uac00-\ud7a3]+\s+[\uac00-\ud7a3]+")
 _KANA = frozenset(chr(c) for c in range(0x3041, 0x30FF))
 
 

@@ -139,7 +139,9 @@ class HubStandIn:
             hub = standin
 
         self._server = _Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="hub-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="hub-standin", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -237,7 +239,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch(head=False)
 
     def _dispatch(self, head: bool) -> None:
-        self._status = 0
+        self._head = head
+        self._recorded = False
         split = urlsplit(self.path)
         path = unquote(split.path)
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
@@ -251,19 +254,28 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            self.hub._record(
-                RecordedRequest(
-                    method="HEAD" if head else "GET",
-                    path=self.path,
-                    host=self.headers.get("Host", ""),
-                    range=self.headers.get("Range"),
-                    authorization=self.headers.get("Authorization"),
-                    status=self._status,
-                )
+            if not self._recorded:
+                self._record(0)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # Recorded before the answer leaves, so a test that has its answer also sees the record.
+        self._record(code)
+        super().send_response(code, message)
+
+    def _record(self, status: int) -> None:
+        self._recorded = True
+        self.hub._record(
+            RecordedRequest(
+                method="HEAD" if self._head else "GET",
+                path=self.path,
+                host=self.headers.get("Host", ""),
+                range=self.headers.get("Range"),
+                authorization=self.headers.get("Authorization"),
+                status=status,
             )
+        )
 
     def _send(self, status: int, headers: dict[str, str], body: bytes = b"", head: bool = False) -> None:
-        self._status = status
         self.send_response(status)
         headers = {"Content-Length": str(len(body)), **headers}
         for key, value in headers.items():
@@ -462,7 +474,6 @@ class _Handler(BaseHTTPRequestHandler):
             if not self.hub.hide_size:
                 common["X-Linked-Size"] = str(served.size)
             location = f"http://{self.hub.cdn_host}:{self.hub.port}/_cdn/{served.sha256}"
-            self._status = 302
             self.send_response(302)
             for key, value in {**common, "Location": location}.items():
                 self.send_header(key, value)
@@ -499,7 +510,6 @@ class _Handler(BaseHTTPRequestHandler):
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         length = end - start + 1
-        self._status = status
         self.send_response(status)
         for key, value in {"Content-Type": "application/octet-stream", **headers}.items():
             self.send_header(key, value)

@@ -60,7 +60,9 @@ def find(data: bytes, needle: bytes) -> int:
 
 def tensor_record_end(header: bytes, tensor: TensorInfo) -> int:
     """Where the type field of ``tensor``'s entry in the tensor table starts."""
-    record = gguf_string(tensor.name) + struct.pack(f"<I{len(tensor.shape)}Q", len(tensor.shape), *tensor.shape)
+    record = gguf_string(tensor.name) + struct.pack(
+        f"<I{len(tensor.shape)}Q", len(tensor.shape), *tensor.shape
+    )
     return find(header, record) + len(record)
 
 
@@ -167,7 +169,9 @@ def test_vision_projector_and_missing_architecture(info: GGUFInfo) -> None:
     clip = dataclasses.replace(info, metadata={**info.metadata, "general.architecture": "clip"})
     with pytest.raises(UnsupportedArchitectureError, match="vision projector"):
         check_architecture_supported(clip)
-    bare = dataclasses.replace(info, metadata={k: v for k, v in info.metadata.items() if k != "general.architecture"})
+    bare = dataclasses.replace(
+        info, metadata={k: v for k, v in info.metadata.items() if k != "general.architecture"}
+    )
     with pytest.raises(UnsupportedArchitectureError, match="first part"):
         check_architecture_supported(bare)
 
@@ -213,7 +217,10 @@ def _safetensors() -> bytes:
         (lambda h: b"\n  <html><head><title>404</title></head></html>", "saved a web page"),
         (_zip_of, "ZIP archive"),
         (lambda h: _safetensors(), "safetensors"),
-        (lambda h: b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 98362432\n", "Git LFS pointer"),
+        (
+            lambda h: b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 98362432\n",
+            "Git LFS pointer",
+        ),
         (lambda h: b'{"error": "Repository not found"}', "JSON file"),
         (lambda h: b"tjgg" + h[4:4096], "old GGML/GGJT"),
         (lambda h: b"\x80\x02}q\x00" + h[8:4096], "pickle"),
@@ -247,12 +254,16 @@ def test_unsupported_version(tmp_path: Path, header: bytes, version: bytes, phra
 
 
 def test_truncated_inside_metadata(tmp_path: Path, header: bytes) -> None:
-    message = expect_load_error(write(tmp_path, header[:5000]), "cut off", "5,000 bytes", "metadata entry", "download it again")
+    message = expect_load_error(
+        write(tmp_path, header[:5000]), "cut off", "5,000 bytes", "metadata entry", "download it again"
+    )
     assert "tokenizer.ggml.tokens" in message  # 5,000 bytes ends inside the vocabulary
 
 
 def test_truncated_inside_tensor_table(tmp_path: Path, header: bytes) -> None:
-    expect_load_error(write(tmp_path, header[: len(header) - 500]), "cut off", "tensor info", "download it again")
+    expect_load_error(
+        write(tmp_path, header[: len(header) - 500]), "cut off", "tensor info", "download it again"
+    )
 
 
 def test_truncated_after_magic(tmp_path: Path, header: bytes) -> None:
@@ -264,7 +275,9 @@ def test_truncated_download(tmp_path: Path, smollm2_path: Path, info: GGUFInfo) 
     with smollm2_path.open("rb") as file:
         half = file.read(info.file_size // 2)
     path = write(tmp_path, half)
-    expect_load_error(path, "incomplete", f"{info.file_size:,} bytes", f"only {len(half):,}", "(50.0%)", "download it again")
+    expect_load_error(
+        path, "incomplete", f"{info.file_size:,} bytes", f"only {len(half):,}", "(50.0%)", "download it again"
+    )
     assert read_gguf(path, check_data=False).tensors == info.tensors
 
 
@@ -292,19 +305,29 @@ def test_absurd_array_length(tmp_path: Path, header: bytes) -> None:
 
 
 def test_array_running_past_the_end(tmp_path: Path, header: bytes) -> None:
+    prefix = gguf_string("tokenizer.ggml.token_type") + struct.pack("<II", 9, 5)  # int32 items
+    at = find(header, prefix) + len(prefix)
+    path = write(tmp_path, patched(header, at, struct.pack("<Q", 10_000_000)))  # 40 MB of int32
+    expect_load_error(path, "cut off", "tokenizer.ggml.token_type", check_data=False)
+
+
+def test_array_reading_into_garbage(tmp_path: Path, header: bytes) -> None:
+    # 10M strings: after the real 49,152 the reader takes the next array's bytes as string lengths
     path = write(tmp_path, patched(header, _tokens_length_at(header), struct.pack("<Q", 10_000_000)))
-    expect_load_error(path, "cut off", "tokenizer.ggml.tokens", check_data=False)
+    expect_load_error(path, "is corrupt", "claims to be", check_data=False)
 
 
 def test_absurd_counts(tmp_path: Path, header: bytes) -> None:
     path = write(tmp_path, patched(header, 8, struct.pack("<Q", 1 << 60)))
-    expect_load_error(path, "is corrupt", "more than the file can hold")
+    expect_load_error(path, "is corrupt", "1,152,921,504,606,846,976 tensors")
 
 
 def test_unknown_value_type(tmp_path: Path, header: bytes) -> None:
     key_length = struct.unpack_from("<Q", header, FIRST_KEY_LENGTH_AT)[0]
     at = FIRST_KEY_LENGTH_AT + 8 + key_length
-    expect_load_error(write(tmp_path, patched(header, at, struct.pack("<I", 99))), "is corrupt", "unknown value type 99")
+    expect_load_error(
+        write(tmp_path, patched(header, at, struct.pack("<I", 99))), "is corrupt", "unknown value type 99"
+    )
 
 
 def test_key_not_utf8(tmp_path: Path, header: bytes) -> None:
@@ -313,9 +336,9 @@ def test_key_not_utf8(tmp_path: Path, header: bytes) -> None:
 
 
 def test_unknown_tensor_type(tmp_path: Path, header: bytes, info: GGUFInfo) -> None:
-    at = tensor_record_end(header, info.tensors[5])
-    path = write(tmp_path, patched(header, at, struct.pack("<I", 200)))
-    expect_load_error(path, "ggml type 200", "newer llama.cpp", check_data=False)
+    tensor = info.tensors[5]
+    path = write(tmp_path, patched(header, tensor_record_end(header, tensor), struct.pack("<I", 200)))
+    expect_load_error(path, f"{tensor.name!r} in ggml type 200", "newer llama.cpp", check_data=False)
 
 
 def test_too_many_dimensions(tmp_path: Path, header: bytes, info: GGUFInfo) -> None:

@@ -279,6 +279,15 @@ def test_server_that_ignores_range_still_ends_correct(hub, small_file, tmp_path)
     assert filecmp.cmp(path, small_file, shallow=False)
 
 
+def test_download_when_the_server_announces_no_size(hub, small_file, tmp_path):
+    hub.add_file(REPO, SMALL, small_file)
+    hub.hide_size = True  # chunked transfer, no X-Linked-Size: the SHA-256 is still checked
+    events: list[DownloadProgress] = []
+    path = client_for(hub).download(REPO, SMALL, tmp_path, progress=events.append)
+    assert filecmp.cmp(path, small_file, shallow=False)
+    assert all(e.total is None for e in events) and events[-1].downloaded == 4 * MiB
+
+
 def test_stale_part_larger_than_the_file_is_replaced(hub, small_file, tmp_path):
     hub.add_file(REPO, SMALL, small_file)
     (tmp_path / (SMALL + ".part")).write_bytes(b"x" * (5 * MiB))

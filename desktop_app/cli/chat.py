@@ -32,19 +32,18 @@ def stream_reply(session: ChatSession, events, out=sys.stdout) -> Finished | Non
     while True:
         try:
             event = next(iterator)
+            if isinstance(event, TextDelta):
+                out.write(event.text)
+                out.flush()
+            elif isinstance(event, ContextNotice):
+                print(f"[{event.text}]", file=sys.stderr)
+            elif isinstance(event, Finished):
+                finished = event
         except StopIteration:
             break
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # wherever it lands, it stops the reply and only the reply
             session.cancel()
             print("\n[stopped]", file=sys.stderr)
-            continue
-        if isinstance(event, TextDelta):
-            out.write(event.text)
-            out.flush()
-        elif isinstance(event, ContextNotice):
-            print(f"[{event.text}]", file=sys.stderr)
-        elif isinstance(event, Finished):
-            finished = event
     out.write("\n")
     if finished is not None and finished.error:
         print(f"error: {finished.error}", file=sys.stderr)
