@@ -230,7 +230,9 @@ def _decode_range(codec: str, leads, trails) -> frozenset[str]:
 
 def _is_neutral(ch: str) -> bool:
     """ASCII, CJK punctuation and full-width forms count for no encoding."""
-    return ch < "\x80" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef" or "\u2000" <= ch <= "\u206f"
+    return (
+        ch < "\x80" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef" or "\u2000" <= ch <= "\u206f"
+    )
 
 
 def _share(text: str, common: frozenset[str]) -> tuple[float, int]:
@@ -278,7 +280,10 @@ def guess_east_asian(sample: bytes) -> str | None:
             continue
         share, counted = _share(text, common)
         if counted and share >= 0.6:
-            scores[codec] = (share, _share(text, TOP_SIMPLIFIED if codec == "gb18030" else TOP_TRADITIONAL)[0])
+            scores[codec] = (
+                share,
+                _share(text, TOP_SIMPLIFIED if codec == "gb18030" else TOP_TRADITIONAL)[0],
+            )
     if not scores:
         return None
     if len(scores) == 1:

@@ -69,7 +69,9 @@ _UNSUPPORTED_REASONS = {
     ".azw3": "Kindle formats are not supported; convert the book to EPUB",
     ".djvu": "DjVu is not supported; convert it to PDF",
 }
-_IMAGE_EXTENSIONS = frozenset(".png .jpg .jpeg .gif .bmp .tif .tiff .webp .heic .ico".split())
+_IMAGE_EXTENSIONS = frozenset(
+    [".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".ico"]
+)
 
 
 def kind_for_path(path: Path | str) -> str | None:

@@ -106,7 +106,9 @@ class _Rules:
             ("excluded by a built-in rule", pathspec.GitIgnoreSpec.from_lines(DEFAULT_EXCLUDES)),
         ]
         if user_patterns:
-            self.sets.append(("excluded by your ignore patterns", pathspec.GitIgnoreSpec.from_lines(user_patterns)))
+            self.sets.append(
+                ("excluded by your ignore patterns", pathspec.GitIgnoreSpec.from_lines(user_patterns))
+            )
         for name in IGNORE_FILES:
             lines = _read_ignore_file(root / name)
             if lines:
@@ -152,27 +154,35 @@ class _Walker:
             yield SkippedFile(root, "folder already scanned")
             return
         self.seen_dirs.add(root_key)
-        # Depth-first with sorted entries, so results come in a stable order. Each folder carries
-        # the identities of its ancestors: meeting one again through a link is a loop.
-        stack: list[tuple[Path, str, frozenset[tuple[int, int]]]] = [(root, "", frozenset({root_key}))]
+        # Depth-first, entries sorted by name, so results come in a stable order. A stack of open
+        # listings rather than recursion: deep trees cannot hit the recursion limit. Each folder
+        # carries the identities of its ancestors: meeting one again through a link is a loop.
+        stack = [(iter(self._list(root)), "", frozenset({root_key}))]
         while stack:
-            folder, relative, ancestors = stack.pop()
-            try:
-                with os.scandir(folder) as listing:
-                    entries = sorted(listing, key=lambda entry: entry.name)
-            except OSError as exc:
-                yield SkippedFile(folder, _os_error_reason(exc))
+            entries, relative, ancestors = stack[-1]
+            entry = next(entries, None)
+            if entry is None:
+                stack.pop()
                 continue
-            subfolders = []
-            for entry in entries:
-                path = folder / entry.name
-                rel = f"{relative}{entry.name}"
-                result = self._visit(entry, path, rel, rules, ancestors)
-                if isinstance(result, tuple):
-                    subfolders.append(result)
-                elif result is not None:
-                    yield result
-            stack.extend(reversed(subfolders))
+            if isinstance(entry, SkippedFile):
+                yield entry
+                continue
+            path = Path(entry.path)
+            result = self._visit(entry, path, f"{relative}{entry.name}", rules, ancestors)
+            if isinstance(result, tuple):
+                folder, rel, inner = result
+                stack.append((iter(self._list(folder)), rel, inner))
+            elif result is not None:
+                yield result
+
+    @staticmethod
+    def _list(folder: Path) -> list[os.DirEntry | SkippedFile]:
+        """The folder's entries sorted by name, or a SkippedFile saying why it cannot be listed."""
+        try:
+            with os.scandir(folder) as listing:
+                return sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            return [SkippedFile(folder, _os_error_reason(exc))]
 
     def _visit(self, entry: os.DirEntry, path: Path, rel: str, rules: _Rules, ancestors):
         """A result for a file, a ``(path, rel, ancestors)`` tuple for a folder to enter, or None."""

@@ -40,7 +40,9 @@ _CN_PART = re.compile(rf"^[ \t\u3000]*第{_CN_NUMBER}([编編部篇卷章回节�
 _CN_PART_LEVEL = {"编": 1, "編": 1, "部": 1, "篇": 1, "卷": 1, "章": 2, "回": 2, "节": 3, "節": 3}
 _EN_PART = re.compile(r"^(Part|PART|Book|BOOK|Chapter|CHAPTER)\s+([\dIVXLC]+|[A-Z][a-z]+)\b[^.!?]{0,80}$")
 _NUMBERED = re.compile(r"^(\d+(?:\.\d+){0,3})\.?[ \t]+(\S[^\n]{0,80})$")
-_CN_ENUM = re.compile(r"^[ \t\u3000]*([一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）])[^。！？；]{1,40}$")
+_CN_ENUM = re.compile(
+    r"^[ \t\u3000]*([一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）])[^。！？；]{1,40}$"
+)
 _HASHES = re.compile(r"^(#{1,6})[ \t]+(\S.*?)[ \t#]*$")
 SENTENCE_END = ("。", "！", "？", "；", ".", "!", "?", ";", ":", "：", ",", "，")
 

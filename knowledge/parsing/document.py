@@ -16,7 +16,7 @@ BLOCK_SEPARATOR = "\n\n"
 class Block:
     """One structural unit of a document.
 
-    ``level`` is set for headings only (1 = top). ``page`` is 1-based for paged formats (PDF pages,
+    ``level`` is set for headings only: 1 is a top-level section, 0 a document title above it. ``page`` is 1-based for paged formats (PDF pages,
     PPTX slides) and None elsewhere; a page break is where ``page`` changes between blocks.
     """
 

@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 
 from knowledge.errors import ParseError
 from knowledge.parsing.common import short_error
-from knowledge.parsing.document import Block, ParsedDocument
+from knowledge.parsing.document import ParsedDocument
 from knowledge.parsing.webpage import html_blocks, make_soup
 
 _MAX_CHAPTER_BYTES = 64 * 1024 * 1024  # a bigger "chapter" is a zip bomb, not a book
@@ -42,6 +42,8 @@ def _read_book(path: Path, book: zipfile.ZipFile) -> ParsedDocument:
         chapters = sorted(n for n in book.namelist() if n.lower().endswith((".xhtml", ".html", ".htm")))
     else:
         chapters, document.title = _spine(book, opf_path)
+    if not chapters:
+        raise ParseError("damaged EPUB book: it lists no chapters")
     if _is_drm_protected(book):
         raise ParseError("DRM-protected EPUB; only DRM-free books can be indexed")
     for name in chapters:
@@ -59,8 +61,6 @@ def _read_book(path: Path, book: zipfile.ZipFile) -> ParsedDocument:
             document.warnings.append(f"chapter {name} could not be read ({short_error(exc)}); skipped")
             continue
         document.blocks.extend(html_blocks(make_soup(markup), max_heading_level=3))
-    if not chapters:
-        raise ParseError("damaged EPUB book: it lists no chapters")
     return document
 
 

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from knowledge.encoding import read_text_file
 from knowledge.parsing.document import Block, BlockKind, ParsedDocument
-from knowledge.structure import SENTENCE_END, ARTICLE, LIST_ITEM, heading_title, standalone_heading_level, strong_heading_level
+from knowledge.structure import (
+    ARTICLE,
+    LIST_ITEM,
+    SENTENCE_END,
+    heading_title,
+    standalone_heading_level,
+    strong_heading_level,
+)
 
 
 def parse(path: Path) -> ParsedDocument:

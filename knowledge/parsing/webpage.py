@@ -13,11 +13,51 @@ from knowledge.encoding import decode_bytes
 from knowledge.parsing.document import Block, BlockKind, ParsedDocument
 
 _SKIP = frozenset(
-    "script style noscript template svg math head iframe object embed canvas button select nav form".split()
+    [
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "math",
+        "head",
+        "iframe",
+        "object",
+        "embed",
+        "canvas",
+        "button",
+        "select",
+        "nav",
+        "form",
+    ]
 )
 _BLOCKS = frozenset(
-    "p div section article main aside header footer blockquote figure figcaption dl dt dd address "
-    "details summary center body html ul ol hr fieldset".split()
+    [
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "aside",
+        "header",
+        "footer",
+        "blockquote",
+        "figure",
+        "figcaption",
+        "dl",
+        "dt",
+        "dd",
+        "address",
+        "details",
+        "summary",
+        "center",
+        "body",
+        "html",
+        "ul",
+        "ol",
+        "hr",
+        "fieldset",
+    ]
 )
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _SPACES = re.compile(r"[ \t\r\n\f\v\u00a0]+")
@@ -119,7 +159,10 @@ def _table_rows(table) -> list[str]:
     """Rows of an HTML table as ``cell | cell`` lines (nested tables are flattened into their cell)."""
     rows = []
     for row in table.find_all("tr"):
-        cells = [_SPACES.sub(" ", cell.get_text(" ")).strip() for cell in row.find_all(["td", "th"], recursive=False)]
+        cells = [
+            _SPACES.sub(" ", cell.get_text(" ")).strip()
+            for cell in row.find_all(["td", "th"], recursive=False)
+        ]
         if any(cells):
             rows.append(" | ".join(cells))
     return rows

@@ -1,6 +1,6 @@
 """Word documents (.docx) via python-docx: paragraphs and tables in body order.
 
-Headings come from the paragraph style ("Heading 2", "标题 2", "Title") or, failing that, from an
+Headings come from the paragraph style ("Heading 2", "标题 2"; "Title" is level 0) or, failing that, from an
 outline level set on the paragraph. Tables become ``cell | cell`` rows. Headers, footers, footnotes
 and text boxes are not read.
 """
@@ -48,7 +48,7 @@ def _paragraph_block(paragraph) -> Block | None:
     if not text:
         return None
     level = _heading_level(paragraph)
-    if level:
+    if level is not None:
         return Block(text, "heading", level)
     kind: BlockKind = "list_item" if _is_list_item(paragraph) else "paragraph"
     return Block(text, kind)
@@ -57,7 +57,7 @@ def _paragraph_block(paragraph) -> Block | None:
 def _heading_level(paragraph) -> int | None:
     style = paragraph.style.name if paragraph.style is not None else ""
     if style.lower() == "title":
-        return 1
+        return 0  # above "Heading 1", so the title stays at the head of the heading trail
     if match := _HEADING_STYLE.match(style.strip()):
         return max(1, int(match.group(1)))
     levels = paragraph._p.xpath("./w:pPr/w:outlineLvl/@w:val")
