@@ -127,11 +127,11 @@ def render_markdown(text: str, palette: Palette = LIGHT, copy_label: str = "Copy
     """The whole text as Qt rich text."""
     out = Rendered("")
     parts = [render_block(block, palette, copy_label, out.code_blocks) for block in split_blocks(text)]
-    out.html = _document(parts, palette)
+    out.html = document_html(parts, palette)
     return out
 
 
-def _document(parts: list[str], palette: Palette) -> str:
+def document_html(parts: list[str], palette: Palette) -> str:
     return f'<div style="color:{palette.text}">' + "".join(parts) + "</div>"
 
 

@@ -18,7 +18,7 @@ from engine.errors import HistoryError
 Migration = Callable[[sqlite3.Connection], None]
 
 
-def _run_script(conn: sqlite3.Connection, script: str) -> None:
+def run_script(conn: sqlite3.Connection, script: str) -> None:
     """Run statements one by one: ``executescript`` would commit and break the migration's transaction."""
     for statement in script.split(";"):
         if statement.strip():
@@ -26,7 +26,7 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 def _v1(conn: sqlite3.Connection) -> None:
-    _run_script(
+    run_script(
         conn,
         """
         CREATE TABLE settings (
@@ -67,7 +67,7 @@ def _v1(conn: sqlite3.Connection) -> None:
 
 def _v2(conn: sqlite3.Connection) -> None:
     """The model registry moves into the database (local files, downloads, per-model settings)."""
-    _run_script(
+    run_script(
         conn,
         """
         CREATE TABLE models (
@@ -97,8 +97,9 @@ MIGRATIONS: list[Migration] = [_v1, _v2, _v3]
 class Database:
     """A thread-safe wrapper around one SQLite connection (writes are serialised by a lock)."""
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, migrations: list[Migration] | None = None):
         self.path = Path(path)
+        self.migrations = MIGRATIONS if migrations is None else migrations
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         try:
@@ -120,12 +121,12 @@ class Database:
 
     def _migrate(self) -> None:
         current = self.version
-        if current > len(MIGRATIONS):
+        if current > len(self.migrations):
             raise HistoryError(
                 f"{self.path} was written by a newer Inglenook (schema {current}, this one knows "
-                f"{len(MIGRATIONS)}); update Inglenook."
+                f"{len(self.migrations)}); update Inglenook."
             )
-        for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+        for number, migration in enumerate(self.migrations[current:], start=current + 1):
             with self.transaction() as conn:
                 # another process may have migrated since we looked; the write lock makes this check safe
                 if conn.execute("PRAGMA user_version").fetchone()[0] >= number:

@@ -61,3 +61,31 @@ class PresetError(InglenookError):
 
 class LoadCancelled(InglenookError):
     """The user cancelled a model load; nothing is loaded."""
+
+
+class LoraError(InglenookError):
+    """A LoRA adapter cannot be read, registered or applied."""
+
+
+class LoraIncompatibleError(LoraError):
+    """The adapter was made for another model (architecture, tensor names or sizes differ)."""
+
+
+class LoraConversionError(LoraError):
+    """A PEFT adapter folder cannot be converted to a GGUF adapter."""
+
+
+class TrainingError(InglenookError):
+    """Training a LoRA adapter failed."""
+
+
+class TrainingDataError(TrainingError):
+    """The training file is malformed or too small."""
+
+
+class TrainingCancelled(TrainingError):
+    """The user cancelled training; nothing was written or registered."""
+
+
+class TrainingUnavailableError(TrainingError):
+    """The optional `train` extra (torch, transformers, peft) is not installed."""

@@ -56,6 +56,16 @@ class LlamaCppBackend:
         self._info: GGUFInfo | None = None
         self._template: ChatTemplate | None = None
         self._stops: list[str] = []
+        self._adapters = None  # engine.lora_live.LoraAdapters, made on first use
+
+    @property
+    def adapters(self):
+        """LoRA adapters on the loaded model (``engine.lora_live.LoraAdapters``); owner thread only."""
+        if self._adapters is None:
+            from engine.lora_live import LoraAdapters
+
+            self._adapters = LoraAdapters(self)
+        return self._adapters
 
     # ----------------------------------------------------------------- loading
     @property
@@ -155,7 +165,12 @@ class LlamaCppBackend:
         return llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
 
     def unload(self) -> None:
-        """Free the model and its context now, not whenever the garbage collector gets to it."""
+        """Free the model and its context now, not whenever the garbage collector gets to it.
+
+        LoRA adapters belong to the model: they are detached and freed first.
+        """
+        if self._adapters is not None:
+            self._adapters.release()
         if self._llm is not None:
             with contextlib.suppress(Exception):
                 self._llm.close()

@@ -146,7 +146,7 @@ class _Splitter:
         if "\n" in self.text[start:end]:
             yield from self._lines(start, end, rank, code)
         else:
-            yield from self._line(start, end, rank, code)
+            yield from self._line(start, end, rank, code, known_too_long=True)
 
     def _lines(self, start: int, end: int, rank: int, code: bool) -> Iterator[tuple[int, int, int, int]]:
         after_blank = False
@@ -171,8 +171,10 @@ class _Splitter:
                 after_blank = True
             position = line_end + 1
 
-    def _line(self, start: int, end: int, rank: int, code: bool) -> Iterator[tuple[int, int, int, int]]:
-        if end - start <= self.max_chars:
+    def _line(
+        self, start: int, end: int, rank: int, code: bool, known_too_long: bool = False
+    ) -> Iterator[tuple[int, int, int, int]]:
+        if not known_too_long and end - start <= self.max_chars:
             tokens = self.count(self.text[start:end])
             if tokens <= self.max_tokens:
                 yield start, end, tokens, rank

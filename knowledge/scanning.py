@@ -186,14 +186,16 @@ class _Walker:
 
     def _visit(self, entry: os.DirEntry, path: Path, rel: str, rules: _Rules, ancestors):
         """A result for a file, a ``(path, rel, ancestors)`` tuple for a folder to enter, or None."""
+        if not self.include_hidden and entry.name.startswith("."):
+            return SkippedFile(path, "hidden")
         try:
-            info = os.stat(path)  # follows links; an error here is a broken link or a loop
+            info = entry.stat()  # follows links; an error here is a broken link or a loop
         except OSError as exc:
             if entry.is_symlink():
                 return SkippedFile(path, _link_error_reason(exc))
             return SkippedFile(path, _os_error_reason(exc))
         is_dir = stat.S_ISDIR(info.st_mode)
-        if not self.include_hidden and _is_hidden(entry.name, info):
+        if not self.include_hidden and getattr(info, "st_file_attributes", 0) & _FILE_ATTRIBUTE_HIDDEN:
             return SkippedFile(path, "hidden")
         reason = rules.reason(rel + "/" if is_dir else rel)
         if reason:
@@ -231,10 +233,6 @@ class _Walker:
         if kind in TEXT_KINDS and (reason := binary_reason(head)):
             return SkippedFile(path, reason)
         return FileCandidate(path, info.st_size, info.st_mtime_ns, kind)
-
-
-def _is_hidden(name: str, info: os.stat_result) -> bool:
-    return name.startswith(".") or bool(getattr(info, "st_file_attributes", 0) & _FILE_ATTRIBUTE_HIDDEN)
 
 
 def _link_error_reason(exc: OSError) -> str:

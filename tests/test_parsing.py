@@ -233,7 +233,11 @@ class Second:
         return 2
 '''
     doc = parse_file(_write(tmp_path / "mod.py", code))
-    assert [b.text.split("\n")[0] for b in doc.blocks] == ['"""Module docstring."""', "# helper for paths", "class Second:"]
+    assert [b.text.split("\n")[0] for b in doc.blocks] == [
+        '"""Module docstring."""',
+        "# helper for paths",
+        "class Second:",
+    ]
     assert all(b.kind == "code" for b in doc.blocks)
     assert "    def method(self):" in doc.blocks[-1].text
 
@@ -299,9 +303,14 @@ def test_epub_missing_chapter_is_a_warning_and_drm_a_reason(tmp_path: Path) -> N
         for item in source.infolist():
             data = source.read(item)
             if item.filename.endswith(".opf"):
-                data = opf.replace(
-                    "</manifest>", '<item id="gone" href="text/gone.xhtml" media-type="application/xhtml+xml"/></manifest>'
-                ).replace("</spine>", '<itemref idref="gone"/></spine>').encode()
+                data = (
+                    opf.replace(
+                        "</manifest>",
+                        '<item id="gone" href="text/gone.xhtml" media-type="application/xhtml+xml"/></manifest>',
+                    )
+                    .replace("</spine>", '<itemref idref="gone"/></spine>')
+                    .encode()
+                )
             target.writestr(item, data)
     doc = parse_file(rebuilt)
     assert doc.blocks == [Block("Here.")]
@@ -314,7 +323,9 @@ def test_epub_missing_chapter_is_a_warning_and_drm_a_reason(tmp_path: Path) -> N
             'xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData><enc:CipherData>'
             '<enc:CipherReference URI="OEBPS/text/a.xhtml"/></enc:CipherData></enc:EncryptedData></encryption>',
         )
-    assert parse_file_safe(book) == SkippedFile(book, "DRM-protected EPUB; only DRM-free books can be indexed")
+    assert parse_file_safe(book) == SkippedFile(
+        book, "DRM-protected EPUB; only DRM-free books can be indexed"
+    )
 
 
 # --- PDF ---------------------------------------------------------------------------------------------
@@ -329,7 +340,9 @@ def test_pdf_pages_are_numbered_from_one_and_empty_pages_reported(tmp_path: Path
 
 
 def test_pdf_bookmarks_become_headings_on_their_pages(tmp_path: Path) -> None:
-    pdf = make_pdf(tmp_path / "b.pdf", ["Intro.", "Methods.", "More methods."], outline={0: "Introduction", 1: "Methods"})
+    pdf = make_pdf(
+        tmp_path / "b.pdf", ["Intro.", "Methods.", "More methods."], outline={0: "Introduction", 1: "Methods"}
+    )
     doc = parse_file(pdf)
     assert [(b.kind, b.page, b.text) for b in doc.blocks] == [
         ("heading", 1, "Introduction"),
@@ -366,7 +379,10 @@ def test_truncated_pdf_keeps_the_pages_before_the_cut(tmp_path: Path) -> None:
 def test_hundred_page_pdf_parses_in_reasonable_time(tmp_path: Path) -> None:
     import time
 
-    pages = [f"Page {n}. " + "The quarterly figures show steady growth across the regions. " * 30 for n in range(100)]
+    pages = [
+        f"Page {n}. " + "The quarterly figures show steady growth across the regions. " * 30
+        for n in range(100)
+    ]
     pdf = make_pdf(tmp_path / "long.pdf", pages)
     started = time.perf_counter()
     doc = parse_file(pdf)
@@ -456,12 +472,16 @@ def test_json_records_lines_and_invalid_json(tmp_path: Path) -> None:
     lines = parse_file(_write(tmp_path / "log.jsonl", '{"a": 1}\n{"a": 2}\n'))
     assert [b.text for b in lines.blocks] == ["a: 1", "a: 2"]
     broken = parse_file(_write(tmp_path / "bad.json", '{"a": [1, 2,\n'))
-    assert broken.warnings[0].startswith("invalid JSON (") and broken.warnings[0].endswith("indexed as plain text")
+    assert broken.warnings[0].startswith("invalid JSON (") and broken.warnings[0].endswith(
+        "indexed as plain text"
+    )
     assert broken.full_text() == '{"a": [1, 2,'
 
 
 def test_yaml_sections_keep_comments_and_group_flat_keys(tmp_path: Path) -> None:
-    text = "name: demo\nversion: 2\n# database settings\ndatabase:\n  host: localhost\n  port: 5432\nowner: me\n"
+    text = (
+        "name: demo\nversion: 2\n# database settings\ndatabase:\n  host: localhost\n  port: 5432\nowner: me\n"
+    )
     doc = parse_file(_write(tmp_path / "conf.yaml", text))
     assert [(b.kind, b.text) for b in doc.blocks] == [
         ("code", "name: demo\nversion: 2"),
@@ -513,13 +533,18 @@ def test_broken_corpus_every_file_is_parsed_or_skipped_with_a_reason(tmp_path: P
     corpus = build_broken_corpus(tmp_path / "corpus")
     outcomes: dict[str, ParsedDocument | SkippedFile] = {}
     for result in scan([corpus]):
-        outcomes[result.path.name] = parse_file_safe(result.path, result.kind) if isinstance(result, FileCandidate) else result
+        outcomes[result.path.name] = (
+            parse_file_safe(result.path, result.kind) if isinstance(result, FileCandidate) else result
+        )
 
     for name, (expected, fragment) in EXPECTED.items():
         result = outcomes[name]
         if expected == "parsed":
             assert isinstance(result, ParsedDocument), (name, result)
-            assert not fragment or any(fragment in warning for warning in result.warnings), (name, result.warnings)
+            assert not fragment or any(fragment in warning for warning in result.warnings), (
+                name,
+                result.warnings,
+            )
         else:
             assert isinstance(result, SkippedFile) and fragment in result.reason, (name, result)
     for name, text in TEXTS.items():
@@ -527,4 +552,6 @@ def test_broken_corpus_every_file_is_parsed_or_skipped_with_a_reason(tmp_path: P
     assert all(
         isinstance(r, ParsedDocument) or (isinstance(r, SkippedFile) and r.reason) for r in outcomes.values()
     )
-    assert isinstance(outcomes["good.docx"], ParsedDocument) and isinstance(outcomes["book.epub"], ParsedDocument)
+    assert isinstance(outcomes["good.docx"], ParsedDocument) and isinstance(
+        outcomes["book.epub"], ParsedDocument
+    )

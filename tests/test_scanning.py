@@ -9,6 +9,7 @@ import pytest
 from broken_corpus import EXPECTED, build_broken_corpus, write_big_text
 
 from knowledge import scanning
+from knowledge.parsing import parse_file_safe
 from knowledge.scanning import DEFAULT_MAX_BYTES, FileCandidate, SkippedFile, scan
 
 
@@ -227,12 +228,14 @@ def test_unreadable_file_and_folder_are_reported(tmp_path: Path) -> None:
     locked_dir.chmod(0)
     try:
         results = list(scan([tmp_path]))
+        parsed = parse_file_safe(locked_file)
     finally:
         locked_file.chmod(0o644)
         locked_dir.chmod(0o755)
 
     assert _reason(results, "locked.txt") == "permission denied"
     assert _reason(results, "locked_dir") == "permission denied"
+    assert parsed == SkippedFile(locked_file, "permission denied")
 
 
 def test_permission_errors_are_reported_not_raised(tmp_path: Path, monkeypatch) -> None:

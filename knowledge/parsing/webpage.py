@@ -83,11 +83,12 @@ def parse(path: Path) -> ParsedDocument:
 
 
 def make_soup(markup: str | bytes):
-    from bs4 import BeautifulSoup
+    """A BeautifulSoup tree, built by lxml when it is installed (faster), else by html.parser."""
+    from bs4 import BeautifulSoup, FeatureNotFound
 
     try:
         return BeautifulSoup(markup, "lxml")
-    except Exception:  # bs4.FeatureNotFound when lxml is not installed
+    except FeatureNotFound:
         return BeautifulSoup(markup, "html.parser")
 
 

@@ -1,0 +1,134 @@
+"""Worker threads. They call the core and report through signals; none of them touches a widget.
+
+The model itself has one owner thread (``engine.worker.ModelHost``). A ``ReplyWorker`` only
+iterates the reply's event stream (which blocks on a queue fed by that owner thread) and saves it
+through ``ChatSession``; a ``DownloadWorker`` runs one Hub download; a ``Task`` runs any other
+short blocking call (listing a Hub repository, planning GPU offload) off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from engine.errors import DownloadCancelled, InglenookError
+from engine.events import ContextNotice, Event, Finished, TextDelta
+from engine.models import ModelRegistry
+from engine.session import ChatSession
+
+log = logging.getLogger(__name__)
+
+
+class ReplyWorker(QThread):
+    """Streams one reply: ``began`` (the branch with the new reply last), ``delta``s, then ``done``
+    or ``failed``. ``cancel()`` may be called from any thread at any time."""
+
+    began = Signal(object)  # list[StoredMessage]
+    delta = Signal(str)
+    notice = Signal(object)  # ContextNotice
+    done = Signal(object, object)  # StoredMessage | None, Finished | None
+    failed = Signal(str, bool)  # message, whether the reply had begun
+
+    def __init__(self, session: ChatSession, start: Callable[[], Iterator[Event]], parent=None):
+        super().__init__(parent)
+        self.session = session
+        self._start = start
+        self._cancelled = threading.Event()
+        self.text = ""
+
+    def cancel(self) -> None:
+        self._cancelled.set()  # first the flag, then the stream: whichever the worker reaches first
+        self.session.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def run(self) -> None:
+        began = False
+        try:
+            events = self._start()
+            began = True
+            self.began.emit(self.session.thread())
+            if self._cancelled.is_set():
+                self.session.cancel()
+            finished: Finished | None = None
+            for event in events:
+                if isinstance(event, TextDelta):
+                    self.text += event.text
+                    self.delta.emit(event.text)
+                elif isinstance(event, ContextNotice):
+                    self.notice.emit(event)
+                elif isinstance(event, Finished):
+                    finished = event
+            outcome = self.session.last_outcome
+            self.done.emit(outcome.message if outcome else None, finished)
+        except InglenookError as exc:
+            self.failed.emit(str(exc), began)
+        except Exception as exc:  # a bug; the window must still learn that the reply ended
+            log.exception("reply failed")
+            self.failed.emit(f"Unexpected error: {exc!r}", began)
+
+
+class DownloadWorker(QThread):
+    """Downloads (or resumes) one GGUF from the Hub and registers it."""
+
+    progress = Signal(object)  # engine.hub.DownloadProgress
+    done = Signal(object)  # ModelEntry
+    failed = Signal(str, bool)  # message, cancelled by the user
+
+    def __init__(self, registry: ModelRegistry, repo_id: str, filename: str, endpoint: str | None, parent=None):
+        super().__init__(parent)
+        self.registry = registry
+        self.repo_id = repo_id
+        self.filename = filename
+        self.endpoint = endpoint
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def run(self) -> None:
+        try:
+            entry = self.registry.download(self.repo_id, self.filename, endpoint=self.endpoint,
+                                           progress=self.progress.emit, cancel=self._cancel)
+        except DownloadCancelled as exc:
+            self.failed.emit(str(exc), True)
+        except InglenookError as exc:
+            self.failed.emit(str(exc), False)
+        except OSError as exc:
+            self.failed.emit(f"The download could not be written ({exc.strerror or exc}).", False)
+        except Exception as exc:
+            log.exception("download failed")
+            self.failed.emit(f"Unexpected error: {exc!r}", False)
+        else:
+            self.done.emit(entry)
+
+
+class Task(QThread):
+    """Runs ``fn(*args)`` off the GUI thread; ``done(result)`` or ``failed(message)``."""
+
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, parent=None):
+        super().__init__(parent)
+        self._fn = fn
+        self._args = args
+
+    def run(self) -> None:
+        try:
+            result = self._fn(*self._args)
+        except InglenookError as exc:
+            self.failed.emit(str(exc))
+        except OSError as exc:
+            self.failed.emit(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        except Exception as exc:
+            log.exception("background task failed")
+            self.failed.emit(f"Unexpected error: {exc!r}")
+        else:
+            self.done.emit(result)

@@ -1,0 +1,174 @@
+"""Chunks and their vectors in LanceDB: one table per collection.
+
+Each row is one chunk: its vector, its text, a copy of the text segmented for full-text search
+(see ``knowledge.textsearch``), and where it came from (path, page, heading trail, offsets).
+A file's chunks are replaced in ONE LanceDB commit (``merge_insert`` keyed on the chunk id with
+"delete what the file no longer has"), so a crash never leaves a file half old, half new.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from knowledge.catalog import knowledge_dir
+from knowledge.errors import KnowledgeError
+
+log = logging.getLogger(__name__)
+
+ANN_MIN_ROWS = 50_000  # below this an exact scan is fast enough (and has perfect recall)
+
+
+@dataclass
+class ChunkRow:
+    id: str
+    file_id: str
+    path: str
+    kind: str
+    ordinal: int
+    text: str
+    fts_text: str
+    page: int | None
+    heading: str
+    start: int
+    end: int
+    vector: np.ndarray
+
+
+def schema(dim: int) -> pa.Schema:
+    return pa.schema([
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("file_id", pa.string(), nullable=False),
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("kind", pa.string()),
+        pa.field("ordinal", pa.int32()),
+        pa.field("text", pa.string()),
+        pa.field("fts_text", pa.string()),
+        pa.field("page", pa.int32()),
+        pa.field("heading", pa.string()),
+        pa.field("start", pa.int64()),
+        pa.field("end", pa.int64()),
+        pa.field("vector", pa.list_(pa.float32(), dim)),
+    ])
+
+
+def _quote(values: Iterable[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+class ChunkStore:
+    """A LanceDB database folder holding one table per collection."""
+
+    def __init__(self, root: Path | None = None):
+        import lancedb
+
+        self.root = root or knowledge_dir() / "lancedb"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.db = lancedb.connect(str(self.root))
+
+    def table_names(self) -> list[str]:
+        result = self.db.list_tables()
+        names = getattr(result, "tables", result)
+        return list(names)
+
+    def open(self, name: str, dim: int, embedder_id: str, *, reset_if_embedder_changed: bool = True):
+        """The table, created if missing. A table made by another embedder is recreated empty."""
+        if name in self.table_names():
+            table = self.db.open_table(name)
+            meta = table.schema.metadata or {}
+            old = meta.get(b"embedder_id", b"").decode()
+            if old == embedder_id and table.schema.field("vector").type.list_size == dim:
+                return table
+            if not reset_if_embedder_changed:
+                raise KnowledgeError(f"Table {name} was built with {old}, not {embedder_id}.")
+            log.info("embedder changed (%s -> %s): rebuilding %s", old, embedder_id, name)
+            self.db.drop_table(name)
+        table_schema = schema(dim).with_metadata({"embedder_id": embedder_id})
+        return self.db.create_table(name, schema=table_schema)
+
+    def existing(self, name: str):
+        if name not in self.table_names():
+            return None
+        return self.db.open_table(name)
+
+    def drop(self, name: str) -> None:
+        if name in self.table_names():
+            self.db.drop_table(name)
+
+    @staticmethod
+    def replace_files(table, file_ids: list[str], rows: list[ChunkRow]) -> None:
+        """Make the listed files' chunks exactly ``rows`` in one commit."""
+        if not file_ids:
+            return
+        condition = f"file_id IN ({_quote(file_ids)})"
+        if not rows:
+            table.delete(condition)
+            return
+        data = _to_arrow(rows, table.schema)
+        (table.merge_insert("id")
+         .when_matched_update_all()
+         .when_not_matched_insert_all()
+         .when_not_matched_by_source_delete(condition)
+         .execute(data))
+
+    @staticmethod
+    def delete_files(table, file_ids: list[str]) -> None:
+        for start in range(0, len(file_ids), 500):
+            table.delete(f"file_id IN ({_quote(file_ids[start:start + 500])})")
+
+    @staticmethod
+    def file_ids(table) -> set[str]:
+        n = table.count_rows()
+        if n == 0:
+            return set()
+        column = table.search().select(["file_id"]).limit(n).to_arrow().column("file_id")
+        return set(column.unique().to_pylist())
+
+    @staticmethod
+    def ensure_indexes(table) -> None:
+        """Full-text index, scalar index on path, and an ANN index once the table is large."""
+        from lancedb.index import FTS
+
+        n = table.count_rows()
+        if n == 0:
+            return
+        indexed = {idx.name: idx for idx in table.list_indices()}
+        columns = {tuple(idx.columns) for idx in indexed.values()}
+        if ("fts_text",) not in columns:
+            table.create_index("fts_text", config=FTS(base_tokenizer="simple", stem=True, remove_stop_words=False,
+                                                      with_position=False))
+        if ("file_id",) not in columns:
+            table.create_scalar_index("file_id")
+        if ("path",) not in columns:
+            table.create_scalar_index("path")
+        if n >= ANN_MIN_ROWS and ("vector",) not in columns:
+            # IVF_FLAT: ~1.4 s to build at 100k rows with full recall on this machine (IVF_PQ: ~74 s, poor recall)
+            table.create_index(metric="cosine", index_type="IVF_FLAT",
+                               num_partitions=max(16, int(n ** 0.5) // 2))
+        table.optimize()  # fold new rows into the indexes and compact small fragments
+
+
+def _to_arrow(rows: list[ChunkRow], table_schema: pa.Schema) -> pa.Table:
+    dim = table_schema.field("vector").type.list_size
+    vectors = np.stack([r.vector for r in rows]).astype(np.float32).reshape(-1)
+    columns = {
+        "id": [r.id for r in rows],
+        "file_id": [r.file_id for r in rows],
+        "path": [r.path for r in rows],
+        "kind": [r.kind for r in rows],
+        "ordinal": [r.ordinal for r in rows],
+        "text": [r.text for r in rows],
+        "fts_text": [r.fts_text for r in rows],
+        "page": [r.page for r in rows],
+        "heading": [r.heading for r in rows],
+        "start": [r.start for r in rows],
+        "end": [r.end for r in rows],
+    }
+    arrays = [pa.array(columns[f.name], type=f.type) for f in table_schema if f.name != "vector"]
+    arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vectors, type=pa.float32()), dim))
+    return pa.Table.from_arrays(arrays, schema=table_schema)
