@@ -91,7 +91,12 @@ def _v3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE messages ADD COLUMN writer_pid INTEGER")
 
 
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3]
+def _v4(conn: sqlite3.Connection) -> None:
+    """Opaque per-message data from higher layers (e.g. the sources an answer was grounded on)."""
+    conn.execute("ALTER TABLE messages ADD COLUMN extra TEXT")
+
+
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4]
 
 
 class Database:

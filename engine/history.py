@@ -53,6 +53,7 @@ class StoredMessage:
     params: dict[str, Any] | None = None
     timings: dict[str, Any] | None = None
     error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_chat(self) -> dict:
         return {"role": self.role, "content": self.content}
@@ -74,6 +75,7 @@ def _message(row) -> StoredMessage:
         id=row["id"], conversation_id=row["conversation_id"], parent_id=row["parent_id"], role=row["role"],
         content=row["content"], status=row["status"], created_at=row["created_at"], model=row["model"],
         params=load(row["params"]), timings=load(row["timings"]), error=row["error"],
+        extra=load(row["extra"]) or {},
     )
 
 
@@ -171,7 +173,7 @@ class HistoryStore:
     # ------------------------------------------------------------ messages
     def add_message(self, conversation_id: int, role: str, content: str, *, parent_id: int | None = AT_HEAD,
                     status: str = "complete", model: str | None = None, params: dict | None = None,
-                    timings: dict | None = None, move_head: bool = True) -> StoredMessage:
+                    timings: dict | None = None, move_head: bool = True, extra: dict | None = None) -> StoredMessage:
         """Append a message under ``parent_id`` (default: the current head) and make it the head."""
         if status not in STATUSES:
             raise HistoryError(f"Unknown message status {status!r}.")
@@ -182,11 +184,12 @@ class HistoryStore:
         with self.db.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO messages(conversation_id, parent_id, role, content, status, model, params, timings,"
-                " created_at, writer_pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, writer_pid, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (conversation_id, parent_id, role, content, status, model,
                  json.dumps(params) if params is not None else None,
                  json.dumps(timings) if timings is not None else None, now,
-                 os.getpid() if status == "streaming" else None),
+                 os.getpid() if status == "streaming" else None,
+                 json.dumps(extra, ensure_ascii=False) if extra else None),
             )
             message_id = cur.lastrowid
             if move_head:
@@ -281,7 +284,7 @@ class HistoryStore:
             "params": conversation.params,
             "messages": [
                 {"id": m.id, "parent_id": m.parent_id, "role": m.role, "content": m.content, "status": m.status,
-                 "model": m.model, "timings": m.timings, "created_at": m.created_at}
+                 "model": m.model, "timings": m.timings, "created_at": m.created_at, **({"extra": m.extra} if m.extra else {})}
                 for m in self.thread(conversation_id)
             ],
         }
@@ -298,6 +301,9 @@ class HistoryStore:
             lines += [f"**{label}**", "", message.content]
             if message.status in ("incomplete", "stopped", "error"):
                 lines.append(f"\n*({message.status})*")
+            for source in message.extra.get("sources", []):
+                where = f", page {source['page']}" if source.get("page") else ""
+                lines.append(f"\n> [{source['n']}] {source['path']}{where}")
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
 

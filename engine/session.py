@@ -8,18 +8,36 @@ reply, and saves the reply's text while it streams so a crash or a kill loses no
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 from engine.errors import HistoryError, InglenookError
 from engine.events import ContextNotice, Event, Finished, TextDelta
 from engine.history import Conversation, HistoryStore, StoredMessage
 from engine.params import SamplingParams
 from engine.presets import Preset, get_preset
-from engine.worker import ModelHost, ReplyStream
+from engine.worker import _END, ModelHost, ReplyStream
 
 SAVE_INTERVAL_S = 0.5
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer directly and briefly. If you do not know, say so."
+
+
+@dataclass
+class Augmentation:
+    """What a higher layer (document Q&A, for one) changes about a reply, without the engine knowing why.
+
+    ``messages`` replace what the model sees; ``extra`` is saved with the reply (e.g. its sources);
+    ``events`` are streamed before the reply; ``reply`` answers without calling the model at all.
+    """
+
+    messages: list[dict]
+    extra: dict[str, Any] = field(default_factory=dict)
+    events: list[Any] = field(default_factory=list)
+    reply: str | None = None
+
+
+Augmenter = Callable[[list[dict]], Augmentation]
 
 
 @dataclass
@@ -47,6 +65,7 @@ class ChatSession:
         self.conversation_id = conversation_id
         self._current: ReplyStream | None = None
         self.last_outcome: ReplyOutcome | None = None
+        self.augmenter: Augmenter | None = None
 
     # ------------------------------------------------------------ state
     @property
@@ -132,20 +151,26 @@ class ChatSession:
         params = params or self.params
         thread = self.store.thread(self.conversation_id, parent.id)
         messages = self.model_messages(thread)
+        augmentation = self.augmenter(messages) if self.augmenter else Augmentation(messages)
         model_name = self.host.loaded.name if self.host.loaded else None
         reply = self.store.add_message(self.conversation_id, "assistant", "", parent_id=parent.id,
-                                       status="streaming", model=model_name, params=params.as_dict())
-        stream = self.host.chat(messages, params)
+                                       status="streaming", model=model_name, params=params.as_dict(),
+                                       extra=augmentation.extra)
+        if augmentation.reply is not None:
+            stream = _fixed_reply(augmentation.reply)
+        else:
+            stream = self.host.chat(augmentation.messages, params)
         self._current = stream
-        return self._pump(stream, reply)
+        return self._pump(stream, reply, augmentation.events)
 
-    def _pump(self, stream: ReplyStream, reply: StoredMessage) -> Iterator[Event]:
+    def _pump(self, stream: ReplyStream, reply: StoredMessage, before: list | None = None) -> Iterator[Event]:
         parts: list[str] = []
         saved_len = 0
         last_save = time.monotonic()
         finished: Finished | None = None
         notice: ContextNotice | None = None
         try:
+            yield from before or ()
             for event in stream:
                 if isinstance(event, TextDelta):
                     parts.append(event.text)
@@ -172,6 +197,17 @@ class ChatSession:
             )
             self._current = None
             self.last_outcome = ReplyOutcome(self.store.get_message(reply.id), finished, notice)
+
+
+def _fixed_reply(text: str) -> ReplyStream:
+    """A reply that does not come from the model (e.g. "the documents do not cover this")."""
+    from engine.events import Timings
+
+    stream = ReplyStream()
+    stream._put(TextDelta(text))
+    stream._put(Finished("stop", Timings(0, 0, 0, 0, 0, 0), text=text))
+    stream._put(_END)
+    return stream
 
 
 def _status_for(finished: Finished | None) -> str:

@@ -9,6 +9,7 @@ A file's chunks are replaced in ONE LanceDB commit (``merge_insert`` keyed on th
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from knowledge.catalog import knowledge_dir
 from knowledge.errors import KnowledgeError
 
 log = logging.getLogger(__name__)
+os.environ.setdefault("LANCE_LOG", "error")  # lance's Rust logger warns on every scored query otherwise
 
 ANN_MIN_ROWS = 50_000  # below this an exact scan is fast enough (and has perfect recall)
 
@@ -140,7 +142,7 @@ class ChunkStore:
         indexed = {idx.name: idx for idx in table.list_indices()}
         columns = {tuple(idx.columns) for idx in indexed.values()}
         if ("fts_text",) not in columns:
-            table.create_index("fts_text", config=FTS(base_tokenizer="simple", stem=True, remove_stop_words=False,
+            table.create_index("fts_text", config=FTS(base_tokenizer="simple", stem=True, remove_stop_words=True,
                                                       with_position=False))
         if ("file_id",) not in columns:
             table.create_scalar_index("file_id")

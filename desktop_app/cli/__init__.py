@@ -12,7 +12,10 @@ from engine.errors import InglenookError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nook", description="Inglenook: private, on-device LLM chat.")
+    parser = argparse.ArgumentParser(
+        prog="nook",
+        description="Inglenook: private, on-device LLM chat. Without a command, opens the window.",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="log what the engine does")
     sub = parser.add_subparsers(dest="command")
 
@@ -22,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--preset", "-p", help="prompt preset (see `nook presets`)")
     chat.add_argument("--system", "-s", help="system prompt")
     chat.add_argument("--conversation", "-c", type=int, help="continue a saved conversation by id")
+    chat.add_argument("--collection", "-C", action="append", help="answer from this document collection (repeatable)")
+    chat.add_argument("--strict", action="store_true", help="answer only from the documents")
+    chat.add_argument("-k", type=int, default=5, help="passages to retrieve per question")
 
     ask = sub.add_parser("ask", help="ask one question and print the answer")
     ask.add_argument("question")
@@ -30,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--preset", "-p")
     ask.add_argument("--system", "-s")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
+    ask.add_argument("--collection", "-C", action="append",
+                     help="answer from this document collection (repeatable), with cited sources")
+    ask.add_argument("--strict", action="store_true", help="answer only from the documents; say so when they do not cover it")
+    ask.add_argument("-k", type=int, default=5, help="how many passages to retrieve (default 5)")
 
     models = sub.add_parser("models", help="list, add, download, inspect and remove models")
     msub = models.add_subparsers(dest="models_action", required=True)
@@ -83,6 +93,36 @@ def build_parser() -> argparse.ArgumentParser:
     pshow = psub.add_parser("show")
     pshow.add_argument("name")
 
+    colls = sub.add_parser("collections", help="document collections (folders to answer questions from)")
+    csub = colls.add_subparsers(dest="collections_action", required=True)
+    ccreate = csub.add_parser("create", help="create a collection from folders and files")
+    ccreate.add_argument("name")
+    ccreate.add_argument("paths", nargs="+")
+    ccreate.add_argument("--exclude", action="append", help="gitignore-style pattern to leave out (repeatable)")
+    ccreate.add_argument("--max-mb", type=float, help="skip files larger than this (default 50)")
+    clist = csub.add_parser("list")
+    clist.add_argument("--json", action="store_true")
+    cstatus = csub.add_parser("status", help="counts, and every skipped or failed file with its reason")
+    cstatus.add_argument("name")
+    cstatus.add_argument("--json", action="store_true")
+    cremove = csub.add_parser("remove", help="forget a collection and its index (files are untouched)")
+    cremove.add_argument("name")
+
+    index = sub.add_parser("index", help="index (or update) a collection")
+    index.add_argument("name")
+    index.add_argument("--watch", action="store_true", help="keep indexing changes until Ctrl-C")
+    index.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    search = sub.add_parser("search", help="search a collection (hybrid: meaning + exact words)")
+    search.add_argument("name", help="collection name (several: a,b)")
+    search.add_argument("query", nargs="?")
+    search.add_argument("-k", type=int, default=10)
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--queries", help="batch mode: a JSONL file of {\"id\", \"query\"} lines")
+    search.add_argument("--mode", choices=["hybrid", "vector", "fulltext"], default="hybrid")
+    search.add_argument("--path", help="only files whose path matches this glob, e.g. '*.pdf' or '*/contracts/*'")
+    search.add_argument("--type", action="append", help="only this file type (pdf, docx, markdown, ...)")
+
     gpu = sub.add_parser("gpu", help="what this build can offload, and a plan for a model")
     gpu.add_argument("--model", "-m")
     gpu.add_argument("--ctx", type=int, default=4096)
@@ -91,10 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command is None:  # `nook` alone opens the window; `nook chat` is the terminal
+        from desktop_app.gui import run_gui
+
+        return run_gui(verbose=args.verbose)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
-    command = args.command or "chat"
-    if args.command is None:
-        args = build_parser().parse_args(["chat", *(argv or sys.argv[1:])])
+    command = args.command
     try:
         return _dispatch(command, args)
     except InglenookError as exc:
@@ -124,6 +166,18 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
         from desktop_app.cli.models import run_presets
 
         return run_presets(args)
+    if command == "collections":
+        from desktop_app.cli.knowledge import run_collections
+
+        return run_collections(args)
+    if command == "index":
+        from desktop_app.cli.knowledge import run_index
+
+        return run_index(args)
+    if command == "search":
+        from desktop_app.cli.knowledge import run_search
+
+        return run_search(args)
     if command == "gpu":
         from desktop_app.cli.models import run_gpu
 

@@ -78,6 +78,7 @@ def run_chat(args: argparse.Namespace) -> int:
                         return 0
                     continue
                 _print_finish(ctx, stream_reply(session, session.send(line)))
+                print_sources(session)
             except InglenookError as exc:
                 print(f"error: {exc}", file=sys.stderr)
     finally:
@@ -90,7 +91,44 @@ def _new_session(ctx: Context, args, model_name: str) -> ChatSession:
     overrides = sampling_overrides(args)
     if overrides:
         session.set_params(**overrides)
+    attach_collections(ctx, session, args)
     return session
+
+
+def attach_collections(ctx: Context, session: ChatSession, args) -> None:
+    """Answer from documents: retrieval plus cited sources for every question of this session."""
+    names = getattr(args, "collection", None)
+    if not names:
+        return
+    from knowledge.answer import DocumentAugmenter
+    from knowledge.catalog import Catalog
+    from knowledge.retrieval import Retriever
+
+    catalog = Catalog()
+    for name in names:
+        catalog.get(name)  # a typo fails now, with the list of collections
+    loaded = ctx.host.loaded
+    session.augmenter = DocumentAugmenter(
+        Retriever(catalog), names, strict=args.strict, k=args.k,
+        count_tokens=lambda text: ctx.host.call(lambda b: b.count_tokens(text)),
+        n_ctx=loaded.n_ctx if loaded else 4096,
+        answer_reserve=min(session.params.max_tokens, (loaded.n_ctx if loaded else 4096) // 4),
+    )
+
+
+def print_sources(session: ChatSession, out=sys.stderr) -> None:
+    outcome = session.last_outcome
+    if outcome is None or session.augmenter is None:
+        return
+    sources = outcome.message.extra.get("sources", [])
+    if not sources:
+        print("[no matching passages in the documents]", file=out)
+        return
+    print("Sources:", file=out)
+    for source in sources:
+        where = f", page {source['page']}" if source.get("page") else ""
+        heading = f" — {source['heading']}" if source.get("heading") else ""
+        print(f"  [{source['n']}] {source['path']}{where}{heading}", file=out)
 
 
 def _print_finish(ctx: Context, finished: Finished | None) -> None:
@@ -167,10 +205,12 @@ def run_ask(args: argparse.Namespace) -> int:
                 "error": finished.error if finished else None,
                 "timings": finished.timings.as_dict() if finished else None,
                 "conversation_id": session.conversation_id,
+                "sources": outcome.message.extra.get("sources", []) if session.augmenter else None,
             }, ensure_ascii=False))
         else:
             finished = stream_reply(session, events)
             _print_finish(ctx, finished)
+            print_sources(session, out=sys.stdout)
         return 0 if finished is not None and finished.reason != "error" else 1
     finally:
         ctx.close()

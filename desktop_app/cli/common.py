@@ -74,7 +74,8 @@ class Context:
         progress = None if quiet else _progress_printer(entry.name)
         loaded = self.host.load(entry.path, load_options(entry, args), progress).result()
         if not quiet:
-            print(f"\r\033[KLoaded {entry.name} ({loaded.architecture}, context {loaded.n_ctx}, "
+            clear = "\r\033[K" if sys.stderr.isatty() else ""
+            print(f"{clear}Loaded {entry.name} ({loaded.architecture}, context {loaded.n_ctx}, "
                   f"{loaded.load_ms:.0f} ms). {loaded.offload_message}", file=sys.stderr)
         return entry
 

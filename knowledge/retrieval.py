@@ -1,0 +1,219 @@
+"""Hybrid retrieval: vector search and full-text search, fused by weighted reciprocal rank fusion.
+
+Vector search finds passages that mean the same as the question; full-text search finds the ones
+that contain its exact words (names, codes, article numbers — what embeddings miss, and the only
+thing that works for Chinese with an English embedder). RRF combines the two rankings without
+having to calibrate their scores against each other. Near-duplicate passages (overlapping chunks,
+the same file copied twice) are collapsed so the top k carry k different pieces of evidence.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+from knowledge.catalog import Catalog, Collection
+from knowledge.embeddings import OnnxEmbedder, get_embedder
+from knowledge.errors import KnowledgeError
+from knowledge.store import ChunkStore
+from knowledge.textsearch import segment
+
+RRF_K = 60
+MODES = ("hybrid", "vector", "fulltext")
+
+
+@dataclass
+class SearchOptions:
+    k: int = 10
+    mode: str = "hybrid"
+    vector_weight: float = 1.0
+    fulltext_weight: float = 1.0
+    candidates: int = 50  # taken from each ranker before fusion
+    path_glob: str | None = None
+    kinds: list[str] | None = None
+    dedupe: bool = True
+    dedupe_threshold: float = 0.85
+
+
+@dataclass
+class SearchHit:
+    path: str
+    text: str
+    score: float
+    page: int | None
+    heading: str | None
+    chunk_id: str
+    file_id: str
+    kind: str
+    start: int
+    end: int
+    collection: str = ""
+    vector_rank: int | None = None
+    fulltext_rank: int | None = None
+    similarity: float | None = None  # cosine similarity to the query, when the vector ranker saw it
+    extra: dict = field(default_factory=dict)
+
+    def public(self) -> dict:
+        """The stable JSON contract of `nook search --json`."""
+        return {"path": self.path, "text": self.text, "score": round(self.score, 6), "page": self.page,
+                "heading": self.heading or None}
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def glob_to_like(pattern: str) -> str:
+    """A shell glob as an SQL LIKE pattern (``*`` -> ``%``, ``?`` -> ``_``, others escaped)."""
+    out = []
+    for ch in pattern:
+        if ch == "*":
+            out.append("%")
+        elif ch == "?":
+            out.append("_")
+        elif ch in "%_\\":
+            out.append("\\" + ch)
+        elif ch == "'":
+            out.append("''")
+        else:
+            out.append(ch)
+    like = "".join(out)
+    if not like.startswith("%") and not pattern.startswith("/"):
+        like = "%" + like  # a relative glob matches anywhere in the absolute path
+    return like
+
+
+def _where(options: SearchOptions) -> str | None:
+    parts = []
+    if options.path_glob:
+        parts.append(f"path LIKE '{glob_to_like(options.path_glob)}' ESCAPE '\\\\'")
+    if options.kinds:
+        kinds = ", ".join("'" + k.replace("'", "''") + "'" for k in options.kinds)
+        parts.append(f"kind IN ({kinds})")
+    return " AND ".join(parts) or None
+
+
+_COLUMNS = ["id", "file_id", "path", "kind", "text", "page", "heading", "start", "end"]
+
+
+class Retriever:
+    def __init__(self, catalog: Catalog | None = None, store: ChunkStore | None = None,
+                 embedder: OnnxEmbedder | None = None):
+        self.catalog = catalog or Catalog()
+        self.store = store or ChunkStore()
+        self._embedder = embedder
+
+    def search(self, collections: str | Iterable[str], query: str, options: SearchOptions | None = None) -> list[SearchHit]:
+        options = options or SearchOptions()
+        if options.mode not in MODES:
+            raise KnowledgeError(f"Unknown search mode {options.mode!r}; use one of {', '.join(MODES)}.")
+        if not query.strip():
+            raise KnowledgeError("The search query is empty.")
+        names = [collections] if isinstance(collections, str) else list(collections)
+        rankings: list[tuple[float, list[SearchHit]]] = []
+        for name in names:
+            collection = self.catalog.get(name)
+            table = self.store.existing(collection.table_name)
+            if table is None or table.count_rows() == 0:
+                continue
+            rankings += self._rankings(collection, table, query, options)
+        fused = fuse(rankings, options.candidates * 2)
+        if options.dedupe:
+            fused = dedupe(fused, options.dedupe_threshold)
+        return fused[: options.k]
+
+    def _rankings(self, collection: Collection, table, query: str, options: SearchOptions):
+        where = _where(options)
+        out = []
+        if options.mode in ("hybrid", "vector"):
+            embedder = self._embedder or get_embedder(collection.setting("embedder"))
+            out.append((options.vector_weight, self._vector(collection, table, embedder.embed_query(query),
+                                                            options.candidates, where)))
+        if options.mode in ("hybrid", "fulltext"):
+            out.append((options.fulltext_weight, self._fulltext(collection, table, query, options.candidates, where)))
+        return out
+
+    @staticmethod
+    def _vector(collection, table, vector, limit, where) -> list[SearchHit]:
+        q = table.search(vector, vector_column_name="vector").distance_type("cosine").select([*_COLUMNS, "_distance"]).limit(limit)
+        if where:
+            q = q.where(where, prefilter=True)
+        hits = []
+        for rank, row in enumerate(q.to_list(), start=1):
+            hit = _hit(row, collection.name, 1.0 - float(row["_distance"]))
+            hit.vector_rank, hit.similarity = rank, hit.score
+            hits.append(hit)
+        return hits
+
+    @staticmethod
+    def _fulltext(collection, table, query, limit, where) -> list[SearchHit]:
+        text = _fts_query(query)
+        if not text:
+            return []
+        q = table.search(text, query_type="fts", fts_columns="fts_text").select([*_COLUMNS, "_score"]).limit(limit)
+        if where:
+            q = q.where(where, prefilter=True)
+        hits = []
+        for rank, row in enumerate(q.to_list(), start=1):
+            hit = _hit(row, collection.name, float(row.get("_score", 0.0)))
+            hit.fulltext_rank = rank
+            hits.append(hit)
+        return hits
+
+    def timed_search(self, collections, query, options=None) -> tuple[list[SearchHit], float]:
+        started = time.perf_counter()
+        hits = self.search(collections, query, options)
+        return hits, (time.perf_counter() - started) * 1000
+
+
+_FTS_SYNTAX = re.compile(r"[\"'():^~*?\[\]{}!+\-\\/:]")
+
+
+def _fts_query(query: str) -> str:
+    """The user's words, segmented like the index, with query-syntax characters removed."""
+    return " ".join(_FTS_SYNTAX.sub(" ", segment(query)).split())
+
+
+def _hit(row: dict, collection: str, score: float) -> SearchHit:
+    return SearchHit(path=row["path"], text=row["text"], score=score, page=row.get("page"),
+                     heading=row.get("heading") or None, chunk_id=row["id"], file_id=row["file_id"],
+                     kind=row.get("kind") or "", start=row.get("start") or 0, end=row.get("end") or 0,
+                     collection=collection)
+
+
+def fuse(rankings: list[tuple[float, list[SearchHit]]], limit: int) -> list[SearchHit]:
+    """Weighted reciprocal rank fusion: score = sum of weight / (60 + rank) over the rankers."""
+    if len(rankings) == 1:
+        weight, hits = rankings[0]
+        return hits[:limit]
+    merged: dict[str, SearchHit] = {}
+    for weight, hits in rankings:
+        for rank, hit in enumerate(hits, start=1):
+            key = f"{hit.collection}/{hit.chunk_id}"
+            current = merged.get(key)
+            if current is None:
+                current = merged[key] = SearchHit(**{**hit.__dict__, "score": 0.0})
+            current.score += weight / (RRF_K + rank)
+            current.vector_rank = current.vector_rank or hit.vector_rank
+            current.fulltext_rank = current.fulltext_rank or hit.fulltext_rank
+            if hit.similarity is not None:
+                current.similarity = hit.similarity
+    return sorted(merged.values(), key=lambda h: -h.score)[:limit]
+
+
+def _shingles(text: str, n: int = 5) -> set[str]:
+    squashed = re.sub(r"\s+", "", text.lower())
+    return {squashed[i:i + n] for i in range(max(1, len(squashed) - n + 1))}
+
+
+def dedupe(hits: list[SearchHit], threshold: float) -> list[SearchHit]:
+    """Drop a hit when most of its text is already in a better one (containment of 5-char shingles)."""
+    kept: list[tuple[SearchHit, set[str]]] = []
+    for hit in hits:
+        shingles = _shingles(hit.text)
+        duplicate = any(len(shingles & seen) / max(1, min(len(shingles), len(seen))) >= threshold
+                        for _, seen in kept)
+        if not duplicate:
+            kept.append((hit, shingles))
+    return [hit for hit, _ in kept]
