@@ -87,7 +87,7 @@ def glob_to_like(pattern: str) -> str:
 def _where(options: SearchOptions) -> str | None:
     parts = []
     if options.path_glob:
-        parts.append(f"path LIKE '{glob_to_like(options.path_glob)}' ESCAPE '\\\\'")
+        parts.append(f"path LIKE '{glob_to_like(options.path_glob)}' ESCAPE '\\'")
     if options.kinds:
         kinds = ", ".join("'" + k.replace("'", "''") + "'" for k in options.kinds)
         parts.append(f"kind IN ({kinds})")
