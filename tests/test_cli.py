@@ -167,3 +167,28 @@ def test_presets_and_gpu_commands():
     gpu = json.loads(nook("gpu", "--model", "smollm2-135m-instruct").stdout)
     assert isinstance(gpu["offload_supported"], bool) and gpu["message"]
     assert gpu["plan"]["total_layers"] == 31  # 30 blocks + the output layer
+
+
+def test_models_download_from_a_hub_mirror_then_chat_with_it(smollm2_path):
+    """`nook models download` end to end, against the local stand-in for the Hub (the Hub is unreachable here)."""
+    from hub_standin import HubStandIn
+
+    with HubStandIn() as hub:
+        hub.add_file("someone/SmolLM2-GGUF", "smol.Q4_1.gguf", smollm2_path)
+        listed = nook("models", "download", "someone/SmolLM2-GGUF", "--endpoint", hub.endpoint)
+        assert listed.returncode == 0, listed.stderr
+        assert "smol.Q4_1.gguf" in listed.stdout
+        env_endpoint = {**os.environ, "HF_ENDPOINT": hub.endpoint}
+        got = subprocess.run([sys.executable, "-m", "desktop_app.cli", "models", "download", "someone/SmolLM2-GGUF",
+                              "smol.Q4_1.gguf", "--name", "smol-mirror"], capture_output=True, text=True,
+                             env=env_endpoint, timeout=120)
+        assert got.returncode == 0, got.stderr
+        assert "verified" in got.stderr
+    entry = json.loads(nook("models", "info", "smol-mirror").stdout)
+    assert entry["source"] == "hub" and entry["repo_id"] == "someone/SmolLM2-GGUF"
+    answer = nook("ask", "What is the capital of France?", "--model", "smol-mirror", "--json", "--temperature", "0",
+                  "--max-tokens", "20")
+    assert "Paris" in json.loads(answer.stdout)["answer"]
+    offline = subprocess.run([sys.executable, "-m", "desktop_app.cli", "models", "download", "a/b", "x.gguf"],
+                             capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=60)
+    assert offline.returncode == 2 and "Offline mode is on" in offline.stderr
