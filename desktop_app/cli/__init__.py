@@ -92,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     psub.add_parser("list")
     pshow = psub.add_parser("show")
     pshow.add_argument("name")
+    padd = psub.add_parser("add", help="save your own preset")
+    padd.add_argument("name")
+    padd.add_argument("--system", required=True, help="the system prompt")
+    padd.add_argument("--title")
+    padd.add_argument("--temperature", type=float)
+    premove = psub.add_parser("remove", help="delete one of your presets")
+    premove.add_argument("name")
 
     colls = sub.add_parser("collections", help="document collections (folders to answer questions from)")
     csub = colls.add_subparsers(dest="collections_action", required=True)

@@ -12,7 +12,7 @@ from engine.gguf import read_gguf
 from engine.hardware import detect_gpu_support, plan_for_model
 from engine.history import HistoryStore
 from engine.models import ModelRegistry
-from engine.presets import get_preset, list_presets
+from engine.presets import delete_user_preset, get_preset, list_presets, save_user_preset
 
 
 def _registry() -> ModelRegistry:
@@ -91,6 +91,15 @@ def _download(registry: ModelRegistry, args: argparse.Namespace) -> int:
 def run_presets(args: argparse.Namespace) -> int:
     if args.presets_action == "show":
         print_json(get_preset(args.name).as_dict())
+        return 0
+    if args.presets_action == "add":
+        params = {"temperature": args.temperature} if args.temperature is not None else {}
+        preset = save_user_preset(args.name, args.system, title=args.title, params=params)
+        print(f"Saved preset {preset.name}")
+        return 0
+    if args.presets_action == "remove":
+        delete_user_preset(args.name)
+        print(f"Deleted preset {args.name}")
         return 0
     for preset in list_presets():
         origin = "" if preset.builtin else " (yours)"
