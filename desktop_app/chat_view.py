@@ -1,9 +1,11 @@
 """The conversation on screen: one widget per message in a scrolling column.
 
 Streaming touches only the message being written: tokens are appended to its text, and a short
-timer renders at most ~30 times a second. Markdown blocks that are finished are inserted into the
-message's document once; only the unfinished tail is replaced (see ``StreamingMarkdown``). The
-rest of the conversation is never re-rendered while a reply streams.
+timer renders at most ~30 times a second. Markdown blocks that are finished are rendered once,
+into a small document of their own; only the unfinished tail is re-rendered (see
+``StreamingMarkdown``), so a render costs the same at the 10th token and the 4000th. When the
+reply ends, one render of the whole message replaces the pieces. The rest of the conversation is
+never re-rendered while a reply streams.
 
 Answers may carry sources (``{path, page, heading, snippet}``), shown in an expandable
 "N sources" block under the answer; clicking one opens the file with ``QDesktopServices``.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,7 @@ from desktop_app.widgets import AutoHeightBrowser
 from engine.history import StoredMessage
 
 RENDER_INTERVAL_MS = 33
+PAGE = 24  # messages shown when a conversation opens; "Show earlier messages" adds this many more
 STREAM_CARET = "▍"
 
 
@@ -48,13 +52,16 @@ class Source:
     page: int | None = None
     heading: str | None = None
     snippet: str = ""
+    n: int | None = None  # the number the answer cites it by: [1], [2]
 
     @classmethod
     def of(cls, value: Any) -> Source:
         if isinstance(value, Source):
             return value
-        return cls(path=str(value.get("path", "")), page=value.get("page"), heading=value.get("heading"),
-                   snippet=str(value.get("snippet") or ""))
+        if not isinstance(value, dict):  # knowledge.answer.Source and the like
+            value = {k: getattr(value, k, None) for k in ("path", "page", "heading", "snippet", "n")}
+        return cls(path=str(value.get("path") or ""), page=value.get("page"), heading=value.get("heading"),
+                   snippet=str(value.get("snippet") or ""), n=value.get("n"))
 
     def url(self) -> QUrl:
         url = QUrl.fromLocalFile(os.fspath(self.path))
@@ -104,7 +111,8 @@ class SourcesBlock(QWidget):
         n = len(self.sources)
         self.toggle.setText(self.tr("1 source") if n == 1 else self.tr("{n} sources").format(n=n))
         for label, source in zip(self.items, self.sources, strict=True):
-            parts = [f'<a href="open"><b>{html.escape(Path(source.path).name or source.path)}</b></a>']
+            number = f"[{source.n}] " if source.n else ""
+            parts = [f'{number}<a href="open"><b>{html.escape(Path(source.path).name or source.path)}</b></a>']
             if source.page:
                 parts.append(html.escape(self.tr("page {page}").format(page=source.page)))
             if source.heading:
@@ -170,12 +178,9 @@ class MessageWidget(QFrame):
         header.setSpacing(6)
         self.role_label = QLabel()
         self.role_label.setObjectName("roleLabel")
-        self.model_label = QLabel()
-        self.model_label.setObjectName("small")
         self.status_label = QLabel()
         self.status_label.setObjectName("tag")
         header.addWidget(self.role_label)
-        header.addWidget(self.model_label)
         header.addWidget(self.status_label)
         header.addStretch(1)
         self.prev_button = self._flat_button("‹", lambda: self._branch(-1))
@@ -186,7 +191,7 @@ class MessageWidget(QFrame):
             header.addWidget(widget)
         self.copy_button = self._flat_button("", lambda: self.copy_requested.emit(self.text))
         self.edit_button = self._flat_button("", self.start_editing)
-        self.regenerate_button = self._flat_button("", self.regenerate_requested.emit)
+        self.regenerate_button = self._flat_button("", lambda: self.regenerate_requested.emit())
         for widget in (self.copy_button, self.edit_button, self.regenerate_button):
             header.addWidget(widget)
         outer.addLayout(header)
@@ -194,10 +199,10 @@ class MessageWidget(QFrame):
         self.body = AutoHeightBrowser()
         self.body.link_clicked.connect(self._on_link)
         outer.addWidget(self.body)
-        self.tail = AutoHeightBrowser()  # the unfinished end of a streaming reply
-        self.tail.link_clicked.connect(self._on_link)
-        self.tail.hide()
-        outer.addWidget(self.tail)
+        # While streaming: finished blocks go into segments (one small document each, written once),
+        # the unfinished end into ``tail``; at the end one render into ``body`` replaces them.
+        self.segments: list[AutoHeightBrowser] = []
+        self.tail: AutoHeightBrowser | None = None  # created when the message starts streaming
         self.editor: QPlainTextEdit | None = None
         self.editor_bar: QWidget | None = None
         self.sources_block: SourcesBlock | None = None
@@ -206,6 +211,8 @@ class MessageWidget(QFrame):
         outer.addWidget(self.footer)
         self.retranslate()
         self.render()
+        if message.extra.get("sources"):
+            self.set_sources(message.extra["sources"])
 
     # ---------------------------------------------------------------- pieces
     def _flat_button(self, text: str, slot) -> QPushButton:
@@ -218,6 +225,15 @@ class MessageWidget(QFrame):
     @property
     def text(self) -> str:
         return self._text
+
+    def shown_text(self) -> str:
+        """The text on screen now (while streaming: the finished pieces and the tail)."""
+        if not self.streaming:
+            return self.body.toPlainText()
+        pieces = [segment.toPlainText() for segment in self.segments]
+        if self.tail is not None:
+            pieces.append(self.tail.toPlainText().rstrip(STREAM_CARET))
+        return "\n".join(p for p in pieces if p)
 
     @property
     def code_blocks(self) -> list[str]:
@@ -245,7 +261,7 @@ class MessageWidget(QFrame):
 
     def _update_header(self) -> None:
         user = self.message.role == "user"
-        self.model_label.setText("" if user or not self.message.model else self.message.model)
+        self.role_label.setToolTip("" if user or not self.message.model else self.message.model)
         status = {
             "stopped": self.tr("stopped"),
             "incomplete": self.tr("cut off"),
@@ -281,7 +297,10 @@ class MessageWidget(QFrame):
     def set_message(self, message: StoredMessage) -> None:
         """New data for the same message id (its final text, status, timings)."""
         changed = message.content != self._text or message.status != self.message.status
+        sources_changed = message.extra.get("sources") != self.message.extra.get("sources")
         self.message = message
+        if sources_changed:
+            self.set_sources(message.extra.get("sources") or [])
         if changed or self.streaming:
             self._text = message.content
             if self.streaming:
@@ -333,6 +352,10 @@ class MessageWidget(QFrame):
         self._stream = StreamingMarkdown(self.palette_, self.tr("Copy"))
         self.body.clear()
         self.body.hide()
+        if self.tail is None:
+            self.tail = AutoHeightBrowser()
+            self.tail.link_clicked.connect(self._on_link)
+            self.layout().insertWidget(self.layout().indexOf(self.body) + 1, self.tail)
         self.tail.setHtml(self._caret_html())
         self.tail.show()
         self._update_header()
@@ -351,8 +374,11 @@ class MessageWidget(QFrame):
             return
         new_blocks, tail = self._stream.update(self._text)
         if new_blocks:
-            self.body.setHtml(document_html(self._stream.final_html, self.palette_))
-            self.body.show()
+            segment = AutoHeightBrowser()
+            segment.link_clicked.connect(self._on_link)
+            segment.setHtml(document_html(new_blocks, self.palette_))
+            self.layout().insertWidget(self.layout().indexOf(self.tail), segment)
+            self.segments.append(segment)
         caret = self._caret_html()
         if tail.endswith("</p>"):
             tail = tail[: -len("</p>")] + caret + "</p>"
@@ -369,13 +395,20 @@ class MessageWidget(QFrame):
     def finish(self, message: StoredMessage | None, unsaved: bool = False) -> None:
         self._render_timer.stop()
         self.streaming = False
-        self.tail.hide()
-        self.tail.clear()
+        if self.tail is not None:
+            self.tail.hide()
+            self.tail.clear()
+        for segment in self.segments:
+            segment.setParent(None)
+            segment.deleteLater()
+        self.segments = []
         self.body.show()
         self.unsaved = unsaved
         if message is not None:
             self.message = message
             self._text = message.content if message.content or not unsaved else self._text
+            if message.extra.get("sources"):
+                self.set_sources(message.extra["sources"])
         self.render()
         self._update_header()
 
@@ -471,10 +504,21 @@ class ChatView(QScrollArea):
         empty.addWidget(self.empty_title)
         empty.addWidget(self.empty_text)
         empty.addStretch(2)
+        self.more_button = QPushButton()
+        self.more_button.setObjectName("flat")
+        self.more_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.more_button.clicked.connect(self.show_earlier)
+        self.more_button.hide()
+        self.column.addWidget(self.more_button, 0, Qt.AlignmentFlag.AlignHCenter)
         self.column.addWidget(self.empty, 1)
         self.column.addStretch(0)
         self.setWidget(self.container)
         self.widgets: list[MessageWidget] = []
+        self._messages: list[StoredMessage] = []
+        self._conversation: int | None = None
+        self._shown = PAGE
+        #: other versions of a message (its siblings' ids), for the "‹ 2/3 ›" switch; set by the page
+        self.siblings_provider: Callable[[int], list[int]] | None = None
         self._stick = True
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._remember_position)
@@ -490,34 +534,79 @@ class ChatView(QScrollArea):
         for widget in self.widgets:
             widget.set_palette(palette)
 
-    def set_thread(self, messages: list[StoredMessage], siblings: dict[int, list[int]] | None = None,
-                   sources: dict[int, list] | None = None) -> None:
-        """Show ``messages``; widgets of messages already shown are kept, not re-rendered."""
-        siblings = siblings or {}
-        sources = sources or {}
+    def set_thread(self, messages: list[StoredMessage]) -> None:
+        """Show ``messages``; widgets of messages already shown are kept, not re-rendered.
+
+        Only the newest ``PAGE`` messages get widgets at first; a "Show earlier messages" button
+        above them adds the next page, so opening a long conversation stays quick.
+        """
         existing = {w.message.id: w for w in self.widgets}
-        wanted_ids = [m.id for m in messages]
+        wanted_ids = {m.id for m in messages}
         for widget in self.widgets:
             self.column.removeWidget(widget)
             if widget.message.id not in wanted_ids:
                 widget.setParent(None)
                 widget.deleteLater()
         self.widgets = []
-        for position, message in enumerate(messages):
+        self._messages = messages
+        if self._conversation != (messages[0].conversation_id if messages else None):
+            self._conversation = messages[0].conversation_id if messages else None
+            self._shown = PAGE
+        shown = messages[-self._shown:] if self._shown < len(messages) else messages
+        for message in shown:
             widget = existing.get(message.id)
             if widget is None:
                 widget = self._make(message)
             elif not widget.streaming:
                 widget.set_message(message)
-            self.column.insertWidget(position, widget)
-            widget.set_context(siblings.get(message.id, []), position == len(messages) - 1)
-            if message.id in sources:
-                widget.set_sources(sources[message.id])
-            self.widgets.append(widget)
+            self._place(widget, len(self.widgets))
+        self._update_more()
         self.empty.setVisible(not self.widgets)
         self.column.setStretch(self.column.indexOf(self.empty), 1 if not self.widgets else 0)
         self.column.setStretch(self.column.count() - 1, 0 if not self.widgets else 1)
         self._stick = True
+
+    def _place(self, widget: MessageWidget, position: int) -> None:
+        self.column.insertWidget(position + 1, widget)  # after the "earlier messages" button
+        message = widget.message
+        siblings = self.siblings_provider(message.id) if self.siblings_provider else []
+        widget.set_context(siblings, bool(self._messages) and message.id == self._messages[-1].id)
+        self.widgets.insert(position, widget)
+
+    def show_earlier(self) -> None:
+        """Add the next page of older messages above the ones shown, keeping the view where it is."""
+        hidden = len(self._messages) - len(self.widgets)
+        if hidden <= 0:
+            return
+        bar = self.verticalScrollBar()
+        from_bottom = bar.maximum() - bar.value()
+        older = self._messages[max(0, hidden - PAGE):hidden]
+        for message in reversed(older):
+            self._place(self._make(message), 0)
+        self._shown = len(self.widgets)
+        self._update_more()
+        self._stick = False
+        self.container.adjustSize()
+        bar.setValue(bar.maximum() - from_bottom)
+
+    def _update_more(self) -> None:
+        hidden = len(self._messages) - len(self.widgets)
+        self.more_button.setVisible(hidden > 0)
+        if hidden > 0:
+            self.more_button.setText(self.tr("Show {n} earlier messages").format(n=min(hidden, PAGE)))
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        if event.type() == QEvent.Type.LanguageChange:
+            self._update_more()
+        super().changeEvent(event)
+
+    def warm_up(self) -> None:
+        """Build and drop one message of each kind, so the first real one is quick (fonts, styles)."""
+        for role in ("user", "assistant"):
+            widget = self._make(StoredMessage(-1, -1, None, role, "**warm** `up`", "complete", 0.0))
+            widget.hide()
+            widget.setParent(None)
+            widget.deleteLater()
 
     def _make(self, message: StoredMessage) -> MessageWidget:
         widget = MessageWidget(message, self.palette_, self.container)
@@ -538,6 +627,12 @@ class ChatView(QScrollArea):
             widget.set_context(widget.siblings, True)
             self._stick = True
         return widget
+
+    def show_sources_early(self, sources: list) -> None:
+        """Sources of the reply being written (they arrive before its first word)."""
+        widget = self.streaming_widget()
+        if widget is not None and sources:
+            widget.set_sources(sources)
 
     def append_delta(self, text: str) -> None:
         widget = self.streaming_widget()

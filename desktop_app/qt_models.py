@@ -28,11 +28,9 @@ class ConversationListModel(QAbstractListModel):
     def refresh(self, query: str | None = None) -> None:
         if query is not None:
             self.query = query.strip()
-        self.beginResetModel()
-        if self.query:
-            self._rows = self.store.search(self.query)
-        else:
-            self._rows = [(c, "") for c in self.store.list_conversations()]
+        rows = self.store.search(self.query) if self.query else [(c, "") for c in self.store.list_conversations()]
+        self.beginResetModel()  # only once the rows are read: a failed read leaves the list as it was
+        self._rows = rows
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.markdown_render import DARK, LIGHT, Palette
+from engine.paths import resources_dir
 
 THEMES = ("light", "dark")
 DEFAULT_FONT_PT = 10
@@ -56,11 +57,34 @@ def markdown_palette(theme: str) -> Palette:
     return DARK if theme == "dark" else LIGHT
 
 
-def apply_theme(app: QApplication, theme: str, font_pt: int) -> None:
-    """Style the whole application. Safe to call again to switch theme or font size."""
+# Fonts that cover Simplified Chinese and Latin alike, so mixed text has one weight and one baseline.
+CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei UI", "Microsoft YaHei", "PingFang SC",
+                "WenQuanYi Micro Hei", "Noto Sans SC")
+
+
+def ui_font_family(language: str) -> str | None:
+    """The font family for ``language`` (None: keep the platform's default)."""
+    if not language.startswith("zh"):
+        return None
+    available = set(QFontDatabase.families())
+    return next((family for family in CJK_FAMILIES if family in available), None)
+
+
+def apply_theme(app: QApplication, theme: str, font_pt: int, language: str = "en") -> None:
+    """Style the whole application. Safe to call again to switch theme, font size or language."""
     theme = theme if theme in THEMES else "light"
     font_pt = max(FONT_RANGE[0], min(FONT_RANGE[1], int(font_pt or DEFAULT_FONT_PT)))
-    app.setStyle("Fusion")
+    if app.property("inglenook_default_family") is None:
+        app.setProperty("inglenook_default_family", app.font().family())
+    family = ui_font_family(language) or app.property("inglenook_default_family")
+    if (app.property("inglenook_theme"), app.property("inglenook_font_pt")) == (theme, font_pt):
+        if app.font().family() != family:  # only the language changed: a font, not a whole restyle
+            font = QFont(app.font())
+            font.setFamily(family)
+            app.setFont(font)
+        return
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")
     c = colors(theme)
     palette = QPalette()
     roles = {
@@ -80,9 +104,10 @@ def apply_theme(app: QApplication, theme: str, font_pt: int) -> None:
         palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(c.muted))
     app.setPalette(palette)
     font = QFont(app.font())
+    font.setFamily(family)
     font.setPointSize(font_pt)
     app.setFont(font)
-    app.setStyleSheet(style_sheet(c, font_pt))
+    app.setStyleSheet(style_sheet(c, font_pt, theme))
     app.setProperty("inglenook_theme", theme)
     app.setProperty("inglenook_font_pt", font_pt)
 
@@ -92,8 +117,13 @@ def current_theme() -> str:
     return (app.property("inglenook_theme") if app else None) or "light"
 
 
-def style_sheet(c: Colors, pt: int) -> str:
+def _icon(name: str, theme: str) -> str:
+    return (resources_dir() / "icons" / f"{name}-{theme}.svg").as_posix()
+
+
+def style_sheet(c: Colors, pt: int, theme: str = "light") -> str:
     big, small = round(pt * 1.6), max(pt - 1, 7)
+    down, up = _icon("chevron-down", theme), _icon("chevron-up", theme)
     return f"""
 QMainWindow, QWidget#page {{ background: {c.window}; }}
 QWidget#navRail {{ background: {c.sidebar}; border-right: 1px solid {c.border}; }}
@@ -131,23 +161,49 @@ QLineEdit, QPlainTextEdit, QSpinBox, QDoubleSpinBox, QComboBox {{ background: {c
     border: 1px solid {c.border}; border-radius: 6px; padding: 4px 6px; selection-background-color: {c.selection};
     selection-color: {c.text}; }}
 QLineEdit:focus, QPlainTextEdit:focus, QSpinBox:focus, QDoubleSpinBox:focus, QComboBox:focus {{ border-color: {c.accent}; }}
-QListView, QTableView, QListWidget {{ background: transparent; border: none; outline: 0; }}
-QListView::item, QListWidget::item {{ padding: 7px 8px; border-radius: 6px; }}
+QComboBox {{ padding-right: 24px; }}
+QComboBox::drop-down {{ subcontrol-origin: padding; subcontrol-position: center right; width: 22px; border: none; }}
+QComboBox::down-arrow {{ image: url({down}); width: 12px; height: 12px; }}
+QComboBox QAbstractItemView {{ background: {c.surface}; border: 1px solid {c.border}; selection-background-color: {c.accent_soft};
+    selection-color: {c.text}; outline: 0; }}
+QSpinBox, QDoubleSpinBox {{ padding-right: 20px; }}
+QSpinBox::up-button, QDoubleSpinBox::up-button {{ subcontrol-origin: border; subcontrol-position: top right; width: 18px;
+    border: none; border-left: 1px solid {c.border}; border-top-right-radius: 6px; }}
+QSpinBox::down-button, QDoubleSpinBox::down-button {{ subcontrol-origin: border; subcontrol-position: bottom right;
+    width: 18px; border: none; border-left: 1px solid {c.border}; border-bottom-right-radius: 6px; }}
+QSpinBox::up-button:hover, QDoubleSpinBox::up-button:hover, QSpinBox::down-button:hover,
+QDoubleSpinBox::down-button:hover {{ background: {c.accent_soft}; }}
+QSpinBox::up-arrow, QDoubleSpinBox::up-arrow {{ image: url({up}); width: 9px; height: 9px; }}
+QSpinBox::down-arrow, QDoubleSpinBox::down-arrow {{ image: url({down}); width: 9px; height: 9px; }}
+QListView, QListWidget {{ background: {c.surface}; border: 1px solid {c.border}; border-radius: 8px; outline: 0; }}
+QListView#conversations {{ background: transparent; border: none; }}
+QListView::item, QListWidget::item {{ padding: 6px 8px; border-radius: 6px; }}
 QListView::item:selected, QListWidget::item:selected {{ background: {c.accent_soft}; color: {c.text}; }}
 QListView::item:hover, QListWidget::item:hover {{ background: {c.accent_soft}; }}
-QTableView {{ background: {c.surface}; border: 1px solid {c.border}; border-radius: 8px;
+QTableView {{ background: {c.surface}; border: 1px solid {c.border}; border-radius: 8px; outline: 0;
     gridline-color: {c.border}; selection-background-color: {c.accent_soft}; selection-color: {c.text}; }}
+QTableView::item {{ padding: 4px 6px; }}
 QHeaderView::section {{ background: {c.sidebar}; color: {c.muted}; border: none;
     border-bottom: 1px solid {c.border}; padding: 5px 8px; }}
 QProgressBar {{ background: {c.sidebar}; border: 1px solid {c.border}; border-radius: 6px; text-align: center;
     min-height: 14px; max-height: 16px; }}
 QProgressBar::chunk {{ background: {c.accent}; border-radius: 5px; }}
-QGroupBox {{ border: 1px solid {c.border}; border-radius: 10px; margin-top: 14px; padding: 10px 8px 8px 8px;
+QGroupBox {{ border: 1px solid {c.border}; border-radius: 10px; margin-top: 0px; padding: 30px 10px 10px 10px;
     background: {c.surface}; }}
-QGroupBox::title {{ subcontrol-origin: margin; left: 12px; padding: 0 4px; color: {c.muted}; font-weight: bold; }}
+QGroupBox::title {{ subcontrol-origin: padding; subcontrol-position: top left; left: 14px; top: 7px;
+    padding: 0px 0px 3px 0px; color: {c.text}; font-weight: bold; }}
+QMenu {{ background: {c.surface}; border: 1px solid {c.border}; padding: 4px; }}
+QMenu::item {{ padding: 5px 18px; border-radius: 4px; }}
+QMenu::item:selected {{ background: {c.accent_soft}; color: {c.text}; }}
+QScrollBar:vertical {{ background: transparent; width: 10px; margin: 2px; }}
+QScrollBar::handle:vertical {{ background: {c.border}; border-radius: 4px; min-height: 30px; }}
+QScrollBar::handle:vertical:hover {{ background: {c.muted}; }}
+QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical {{ height: 0; }}
+QScrollBar::add-page:vertical, QScrollBar::sub-page:vertical {{ background: transparent; }}
 QScrollArea {{ border: none; background: transparent; }}
 QScrollArea > QWidget > QWidget {{ background: transparent; }}
 QStatusBar {{ background: {c.sidebar}; color: {c.muted}; border-top: 1px solid {c.border}; }}
+QStatusBar QLabel {{ color: {c.muted}; padding: 2px 10px; }}
 QTextBrowser {{ background: transparent; border: none; }}
 QToolTip {{ background: {c.surface}; color: {c.text}; border: 1px solid {c.border}; }}
 QSplitter::handle {{ background: {c.border}; }}

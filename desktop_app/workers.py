@@ -30,6 +30,7 @@ class ReplyWorker(QThread):
     began = Signal(object)  # list[StoredMessage]
     delta = Signal(str)
     notice = Signal(object)  # ContextNotice
+    other = Signal(object)  # any other event, e.g. knowledge.answer.SourcesEvent
     done = Signal(object, object)  # StoredMessage | None, Finished | None
     failed = Signal(str, bool)  # message, whether the reply had begun
 
@@ -65,6 +66,8 @@ class ReplyWorker(QThread):
                     self.notice.emit(event)
                 elif isinstance(event, Finished):
                     finished = event
+                else:
+                    self.other.emit(event)
             outcome = self.session.last_outcome
             self.done.emit(outcome.message if outcome else None, finished)
         except InglenookError as exc:
@@ -95,7 +98,8 @@ class DownloadWorker(QThread):
     def run(self) -> None:
         try:
             entry = self.registry.download(self.repo_id, self.filename, endpoint=self.endpoint,
-                                           progress=self.progress.emit, cancel=self._cancel)
+                                           progress=lambda p: self.progress.emit(p),
+                                           cancel=self._cancel)
         except DownloadCancelled as exc:
             self.failed.emit(str(exc), True)
         except InglenookError as exc:

@@ -67,6 +67,10 @@ class LoraError(InglenookError):
     """A LoRA adapter cannot be read, registered or applied."""
 
 
+class LoraNotFoundError(LoraError, ModelNotFoundError):
+    """No registered adapter by that name."""
+
+
 class LoraIncompatibleError(LoraError):
     """The adapter was made for another model (architecture, tensor names or sizes differ)."""
 

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.bundled import BUNDLED
 from engine.db import Database
-from engine.errors import LoraError, LoraIncompatibleError, ModelError, ModelNotFoundError
+from engine.errors import LoraError, LoraIncompatibleError, LoraNotFoundError, ModelError
 from engine.gguf import GGUFInfo, TensorInfo, read_gguf
 from engine.models import ModelEntry, ModelRegistry, slugify
 from engine.paths import data_dir
@@ -335,8 +336,11 @@ class LoraRegistry:
         if path.suffix.lower() == ".gguf" or "/" in text or path.exists():
             info = read_adapter(path)
             return ModelEntry(name=str(path), path=path.resolve(), kind=self.KIND, source="local", size=info.file_size)
+        bundled = next((b for b in BUNDLED if b.name == text), None)
+        if bundled is not None:
+            raise LoraError(f"{text!r} is a {bundled.kind} model, not a LoRA adapter; `nook lora list` shows adapters.")
         names = ", ".join(e.name for e in self.list()) or "none yet"
-        raise ModelNotFoundError(
+        raise LoraNotFoundError(
             f"No LoRA adapter called {text!r} (registered: {names}). Add one with `nook lora add FILE`, "
             "convert one with `nook lora convert`, or train one with `nook lora train`."
         )
@@ -365,13 +369,15 @@ class LoraRegistry:
             entry.path.unlink()
         return entry
 
-    def resolve(self, choices: Iterable[AdapterChoice]) -> list[ResolvedAdapter]:
-        """Files and scales for a conversation's choices; a missing adapter is an error naming it."""
+    def resolve(self, choices: Iterable[AdapterChoice], *, remembered: bool = True) -> list[ResolvedAdapter]:
+        """Files and scales for choices; ``remembered``: they were saved with a conversation earlier."""
         out = []
         for choice in choices:
             try:
                 entry = self.get(choice.name)
-            except ModelNotFoundError:
+            except LoraNotFoundError:
+                if not remembered:
+                    raise
                 raise LoraError(
                     f"This conversation uses the adapter {choice.name!r}, which is no longer installed. Add it "
                     f"again with `nook lora add`, or switch it off (`/lora off {choice.name}`)."

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import LoraConversionError, LoraError, ModelError
+from engine.errors import LoraConversionError, ModelError
 from engine.gguf import GGUFInfo, read_gguf
 from engine.lora import AdapterInfo, LoraPair, check_compatible, read_adapter
 from engine.safetensors_io import read_safetensors
@@ -253,17 +253,15 @@ def convert_peft(folder: str | Path, base: str | Path | GGUFInfo, out_path: str 
     """
     base_info = base if isinstance(base, GGUFInfo) else _read_base(base)
     adapter = read_peft(folder)
-    pairs = gguf_pairs(adapter, base_info)
     name = name or Path(folder).name
+    shapes = [(f"blk.{m.layer}.{MODULE_TENSORS[m.kind]}.weight", m.a.shape, m.b.shape) for m in adapter.modules]
     planned = AdapterInfo(
         path=Path(out_path), name=name, architecture=base_info.architecture, alpha=adapter.alpha,
-        pairs=tuple(LoraPair(t, (a.shape[1], a.shape[0]), (b.shape[1], b.shape[0])) for t, a, b in pairs),
+        pairs=tuple(LoraPair(t, (a[1], a[0]), (b[1], b[0])) for t, a, b in shapes),
         base_model=adapter.base_model, file_size=0,
     )
-    try:
-        check_compatible(planned, base_info)
-    except LoraError as exc:
-        raise LoraConversionError(f"{adapter.folder} does not fit {base_info.name}: {exc}") from None
+    check_compatible(planned, base_info)  # sizes first: a q of another model cannot even be permuted
+    pairs = gguf_pairs(adapter, base_info)
     write_adapter_gguf(
         out_path, architecture=base_info.architecture, alpha=adapter.alpha, pairs=pairs, name=name, dtype=dtype,
         base_model=base_info.name, extra={"inglenook.lora.peft_base_model": adapter.base_model or ""},

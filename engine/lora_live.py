@@ -94,6 +94,8 @@ class LoraAdapters:
         """Make exactly ``adapters`` active (scale 0 means off). All or nothing: on error nothing changes."""
         started = time.perf_counter()
         wanted = self._validate(adapters)
+        if not wanted and not self._active_key:  # nothing on, nothing wanted: works without a model too
+            return ApplyResult((), False, (), (time.perf_counter() - started) * 1000)
         llm = self._backend.llama
         base = self._backend.gguf_info
         loaded = []
@@ -216,7 +218,13 @@ class AdapterControl:
 
     def apply(self, adapters: Sequence[ResolvedAdapter]) -> Future[ApplyResult]:
         adapters = list(adapters)
-        return self.host.submit(lambda backend: adapters_of(backend).apply(adapters))
+
+        def job(backend) -> ApplyResult:
+            if not adapters and getattr(backend, "adapters", None) is None:
+                return ApplyResult((), False, (), 0.0)  # a runtime without LoRA support, and none wanted
+            return adapters_of(backend).apply(adapters)
+
+        return self.host.submit(job)
 
     def clear(self) -> Future[ApplyResult]:
         return self.apply([])

@@ -8,13 +8,15 @@ reply, and saves the reply's text while it streams so a crash or a kill loses no
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import HistoryError, InglenookError
 from engine.events import ContextNotice, Event, Finished, TextDelta
 from engine.history import Conversation, HistoryStore, StoredMessage
+from engine.lora import AdapterChoice, LoraRegistry
+from engine.lora_live import AdapterControl, ApplyResult
 from engine.params import SamplingParams
 from engine.presets import Preset, get_preset
 from engine.worker import _END, ModelHost, ReplyStream
@@ -93,6 +95,35 @@ class ChatSession:
     def thread(self) -> list[StoredMessage]:
         return self.store.thread(self.conversation_id)
 
+    # ---------------------------------------------------------- adapters
+    @property
+    def adapters(self) -> list[AdapterChoice]:
+        """This conversation's LoRA adapters; remembered with it and switched on before each reply."""
+        return [AdapterChoice.from_dict(d) for d in self.conversation.extra.get("lora", [])]
+
+    def set_adapters(self, choices: Iterable[AdapterChoice]) -> list[AdapterChoice]:
+        """Choose this conversation's adapters (scale 0 leaves one out). With a model loaded they are
+        applied at once, so a missing or incompatible adapter is refused now and nothing is saved."""
+        choices = [c for c in choices if c.scale > 0]
+        if self.host.loaded is not None:
+            self._apply(choices, remembered=False)
+        else:
+            LoraRegistry(self.store.db).resolve(choices, remembered=False)  # a typo is refused without a model too
+        extra = dict(self.conversation.extra)
+        extra.pop("lora", None)
+        if choices:
+            extra["lora"] = [c.as_dict() for c in choices]
+        self.store.update_conversation(self.conversation_id, extra=extra)
+        return choices
+
+    def _apply(self, choices: list[AdapterChoice], remembered: bool = True) -> ApplyResult:
+        resolved = LoraRegistry(self.store.db).resolve(choices, remembered=remembered)
+        return AdapterControl(self.host).apply(resolved).result()
+
+    def _sync_adapters(self) -> None:
+        """Switch the model to this conversation's adapters if another conversation left others on."""
+        self._apply(self.adapters)
+
     def model_messages(self, thread: list[StoredMessage]) -> list[dict]:
         """What the model sees: system prompt (own, else the preset's), few-shot turns, the branch."""
         conversation = self.conversation
@@ -121,6 +152,7 @@ class ChatSession:
         """Add a user message and stream the reply."""
         if not text.strip():
             raise InglenookError("The message is empty.")
+        self._sync_adapters()  # before anything is saved: a missing adapter leaves the conversation as it was
         conversation = self.conversation
         user = self.store.add_message(self.conversation_id, "user", text)
         if conversation.title == "New chat":
@@ -133,6 +165,7 @@ class ChatSession:
         last_user = next((m for m in reversed(thread) if m.role == "user"), None)
         if last_user is None:
             raise HistoryError("There is nothing to regenerate yet: send a message first.")
+        self._sync_adapters()
         return self._reply(last_user, params)
 
     def edit(self, message_id: int, new_text: str, params: SamplingParams | None = None) -> Iterator[Event]:
@@ -140,6 +173,7 @@ class ChatSession:
         original = self.store.get_message(message_id)
         if original.conversation_id != self.conversation_id or original.role != "user":
             raise HistoryError("Only your own messages in this conversation can be edited.")
+        self._sync_adapters()
         edited = self.store.add_message(self.conversation_id, "user", new_text, parent_id=original.parent_id)
         return self._reply(edited, params)
 
@@ -153,9 +187,12 @@ class ChatSession:
         messages = self.model_messages(thread)
         augmentation = self.augmenter(messages) if self.augmenter else Augmentation(messages)
         model_name = self.host.loaded.name if self.host.loaded else None
+        extra = dict(augmentation.extra)
+        if self.adapters:  # which style wrote this reply
+            extra["lora"] = [c.as_dict() for c in self.adapters]
         reply = self.store.add_message(self.conversation_id, "assistant", "", parent_id=parent.id,
                                        status="streaming", model=model_name, params=params.as_dict(),
-                                       extra=augmentation.extra)
+                                       extra=extra)
         if augmentation.reply is not None:
             stream = _fixed_reply(augmentation.reply)
         else:

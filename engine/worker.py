@@ -92,9 +92,11 @@ class ModelHost:
         """Load a model (the previous one is freed first). ``progress`` returning False cancels."""
 
         def job(backend: ChatBackend) -> LoadedModel:
-            self._loaded = None
-            loaded = backend.load(Path(path), options or LoadOptions(), progress)
-            self._loaded = loaded
+            try:
+                loaded = backend.load(Path(path), options or LoadOptions(), progress)
+            finally:
+                # a file refused before loading leaves the previous model in place; say what is loaded
+                self._loaded = backend.loaded
             return loaded
 
         return self._executor.submit(job, self._backend)

@@ -20,6 +20,7 @@ from typing import Any
 from engine.db import Database, run_script
 from engine.paths import data_dir
 from knowledge.errors import KnowledgeError
+from knowledge.textsearch import DEFAULT_SEGMENTER, SEGMENTERS
 
 _NAME = re.compile(r"^[\w][\w .-]{0,63}$", re.UNICODE)
 
@@ -66,6 +67,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "overlap_tokens": 32,
     "embedder": "minilm",
     "include_hidden": False,
+    "segmenter": DEFAULT_SEGMENTER,  # how CJK text is split for the full-text index: "jieba" or "bigram"
 }
 
 
@@ -131,6 +133,11 @@ class Catalog:
         unknown = set(settings) - set(DEFAULT_SETTINGS)
         if unknown:
             raise KnowledgeError(f"Unknown collection setting(s): {', '.join(sorted(unknown))}.")
+        # The index and the queries must segment Chinese the same way: pin the segmenter at creation so
+        # a later change of the default does not silently mismatch an existing index.
+        settings.setdefault("segmenter", DEFAULT_SEGMENTER)
+        if settings["segmenter"] not in SEGMENTERS:
+            raise KnowledgeError(f"Unknown segmenter {settings['segmenter']!r}; use one of {', '.join(SEGMENTERS)}.")
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO collections(name, roots, settings, created_at) VALUES (?, ?, ?, ?)",

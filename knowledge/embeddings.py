@@ -34,6 +34,7 @@ class EmbedderSpec:
     normalize: bool = True
     query_prefix: str = ""
     passage_prefix: str = ""
+    multilingual: bool = False  # False: only English text gets meaningful vectors (retrieval weighs it so)
 
     @property
     def id(self) -> str:

@@ -99,7 +99,11 @@ class _Pending:
 
 class Indexer:
     def __init__(self, catalog: Catalog | None = None, store: ChunkStore | None = None,
-                 embedder: OnnxEmbedder | None = None, batch_chunks: int = 256, batch_files: int = 64):
+                 embedder: OnnxEmbedder | None = None, batch_chunks: int = 512, batch_files: int = 256):
+        # A batch is one embed_passages call and one LanceDB commit. The embedder sorts a call's passages by
+        # length before cutting them into model batches, so a bigger call pads less: flushes of ~120 chunks
+        # cost ~12% more CPU per passage than one call over the same passages, ~480 chunks no more
+        # (benchmarks/bench_index.py). A killed run redoes at most one batch (~5 s of embedding).
         self.catalog = catalog or Catalog()
         self.store = store or ChunkStore()
         self._embedder = embedder
@@ -134,6 +138,10 @@ class _Run:
         self.pending_chunks = 0
         self.max_tokens = min(int(collection.setting("chunk_tokens")), self.embedder.max_content_tokens)
         self.overlap = min(int(collection.setting("overlap_tokens")), self.max_tokens // 2)
+        self.segmenter = str(collection.setting("segmenter"))
+        # What the manifest compares: a file indexed with another embedder, chunk size or segmenter
+        # is stale and gets re-processed, so changing a collection's settings takes effect on the next run.
+        self.pipeline_id = f"{self.embedder.id};chunks={self.max_tokens}/{self.overlap};seg={self.segmenter}"
 
     def report(self, force: bool = False) -> None:
         now = time.perf_counter()
@@ -192,7 +200,7 @@ class _Run:
 
     def is_unchanged(self, cand: FileCandidate, record: FileRecord | None, in_table: set[str]) -> bool:
         return (record is not None and record.status == "indexed" and record.size == cand.size
-                and record.mtime_ns == cand.mtime_ns and record.embedder_id == self.embedder.id
+                and record.mtime_ns == cand.mtime_ns and record.embedder_id == self.pipeline_id
                 and (record.chunk_count == 0 or record.file_id in in_table))
 
     def record_skipped(self, skipped: list[SkippedFile], manifest: dict[str, FileRecord]) -> None:
@@ -228,7 +236,7 @@ class _Run:
             self.fail(cand, record, f"cannot read: {exc.strerror or exc}")
             return
         if (record is not None and record.status == "indexed" and record.content_hash == content_hash
-                and record.embedder_id == self.embedder.id and (record.chunk_count == 0 or file_id in in_table)):
+                and record.embedder_id == self.pipeline_id and (record.chunk_count == 0 or file_id in in_table)):
             record.size, record.mtime_ns = cand.size, cand.mtime_ns  # touched, not changed
             self.ix.catalog.save_records(self.collection, [record])
             self.summary.unchanged += 1
@@ -246,7 +254,7 @@ class _Run:
             self.fail(cand, record, f"could not be split into chunks ({exc})")
             return
         new_record = FileRecord(path, file_id, cand.kind, cand.size, cand.mtime_ns, content_hash,
-                                self.embedder.id, len(chunks), "indexed", None, list(parsed.warnings))
+                                self.pipeline_id, len(chunks), "indexed", None, list(parsed.warnings))
         self.pending.append(_Pending(cand, new_record, chunks, parsed, record is None or record.status != "indexed"))
         self.pending_chunks += len(chunks)
         if self.pending_chunks >= self.ix.batch_chunks or len(self.pending) >= self.ix.batch_files:
@@ -283,7 +291,7 @@ class _Run:
         rows, i = [], 0
         for item in batch:
             for chunk in item.chunks:
-                rows.append(_row(item, chunk, vectors[i]))
+                rows.append(_row(item, chunk, vectors[i], self.segmenter))
                 i += 1
         self.ix.store.replace_files(self.table, [item.record.file_id for item in batch], rows)
         self.ix.catalog.save_records(self.collection, [item.record for item in batch])
@@ -304,13 +312,13 @@ def _embedding_text(chunk: Chunk) -> str:
     return f"{trail}\n{chunk.text}" if trail and not chunk.text.startswith(chunk.heading_trail[-1]) else chunk.text
 
 
-def _row(item: _Pending, chunk: Chunk, vector) -> ChunkRow:
+def _row(item: _Pending, chunk: Chunk, vector, segmenter: str) -> ChunkRow:
     record = item.record
     heading = " > ".join(chunk.heading_trail)
     return ChunkRow(
         id=f"{record.file_id}-{record.content_hash[:12]}-{chunk.ordinal}",
         file_id=record.file_id, path=record.path, kind=record.kind or "", ordinal=chunk.ordinal,
-        text=chunk.text, fts_text=segment(f"{heading}\n{chunk.text}" if heading else chunk.text),
+        text=chunk.text, fts_text=segment(f"{heading}\n{chunk.text}" if heading else chunk.text, segmenter),
         page=chunk.page, heading=heading, start=chunk.start, end=chunk.end, vector=vector,
     )
 

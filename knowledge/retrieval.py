@@ -18,7 +18,7 @@ from knowledge.catalog import Catalog, Collection
 from knowledge.embeddings import OnnxEmbedder, get_embedder
 from knowledge.errors import KnowledgeError
 from knowledge.store import ChunkStore
-from knowledge.textsearch import segment
+from knowledge.textsearch import DEFAULT_SEGMENTER, mostly_cjk, segment
 
 RRF_K = 60
 MODES = ("hybrid", "vector", "fulltext")
@@ -30,6 +30,12 @@ class SearchOptions:
     mode: str = "hybrid"
     vector_weight: float = 1.0
     fulltext_weight: float = 1.0
+    # Weight of the vector ranker, instead of vector_weight, when the query is mostly Chinese/Japanese/Korean
+    # and the embedder is not multilingual: the bundled MiniLM is English-only, its vectors of Chinese text
+    # are near noise (eval: zh MRR@10 0.20 vector-only vs 0.92 full-text), and every step of vector weight
+    # toward 0 raised zh MRR@10 (1:1 0.61 ... 1:16 0.83, 1:100 0.92). At 0.01 the vector hits only fill in
+    # after the full-text ones, so a Chinese query with no keyword match still gets results. None: off.
+    cjk_vector_weight: float | None = 0.01
     candidates: int = 50  # taken from each ranker before fusion
     path_glob: str | None = None
     kinds: list[str] | None = None
@@ -120,7 +126,7 @@ class Retriever:
             rankings += self._rankings(collection, table, query, options)
         fused = fuse(rankings, options.candidates * 2)
         if options.dedupe:
-            fused = dedupe(fused, options.dedupe_threshold)
+            fused = dedupe(fused, options.dedupe_threshold, limit=options.k)
         return fused[: options.k]
 
     def _rankings(self, collection: Collection, table, query: str, options: SearchOptions):
@@ -128,8 +134,11 @@ class Retriever:
         out = []
         if options.mode in ("hybrid", "vector"):
             embedder = self._embedder or get_embedder(collection.setting("embedder"))
-            out.append((options.vector_weight, self._vector(collection, table, embedder.embed_query(query),
-                                                            options.candidates, where)))
+            weight = options.vector_weight
+            if options.cjk_vector_weight is not None and not embedder.spec.multilingual and mostly_cjk(query):
+                weight = options.cjk_vector_weight
+            out.append((weight, self._vector(collection, table, embedder.embed_query(query),
+                                             options.candidates, where)))
         if options.mode in ("hybrid", "fulltext"):
             out.append((options.fulltext_weight, self._fulltext(collection, table, query, options.candidates, where)))
         return out
@@ -148,7 +157,7 @@ class Retriever:
 
     @staticmethod
     def _fulltext(collection, table, query, limit, where) -> list[SearchHit]:
-        text = _fts_query(query)
+        text = _fts_query(query, str(collection.setting("segmenter")))
         if not text:
             return []
         q = table.search(text, query_type="fts", fts_columns="fts_text").select([*_COLUMNS, "_score"]).limit(limit)
@@ -170,9 +179,9 @@ class Retriever:
 _FTS_SYNTAX = re.compile(r"[\"'():^~*?\[\]{}!+\-\\/:]")
 
 
-def _fts_query(query: str) -> str:
+def _fts_query(query: str, segmenter: str = DEFAULT_SEGMENTER) -> str:
     """The user's words, segmented like the index, with query-syntax characters removed."""
-    return " ".join(_FTS_SYNTAX.sub(" ", segment(query)).split())
+    return " ".join(_FTS_SYNTAX.sub(" ", segment(query, segmenter)).split())
 
 
 def _hit(row: dict, collection: str, score: float) -> SearchHit:
@@ -207,10 +216,16 @@ def _shingles(text: str, n: int = 5) -> set[str]:
     return {squashed[i:i + n] for i in range(max(1, len(squashed) - n + 1))}
 
 
-def dedupe(hits: list[SearchHit], threshold: float) -> list[SearchHit]:
-    """Drop a hit when most of its text is already in a better one (containment of 5-char shingles)."""
+def dedupe(hits: list[SearchHit], threshold: float, limit: int | None = None) -> list[SearchHit]:
+    """Drop a hit when most of its text is already in a better one (containment of 5-char shingles).
+
+    Stops once ``limit`` hits are kept: shingling all ~100 fused candidates took up to ~35 ms of a ~100 ms
+    hybrid search at 100k chunks (benchmarks/bench_search.py --profile), the top k need ~k of them.
+    """
     kept: list[tuple[SearchHit, set[str]]] = []
     for hit in hits:
+        if limit is not None and len(kept) >= limit:
+            break
         shingles = _shingles(hit.text)
         duplicate = any(len(shingles & seen) / max(1, min(len(shingles), len(seen))) >= threshold
                         for _, seen in kept)

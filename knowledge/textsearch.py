@@ -17,7 +17,7 @@ _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\ua
 _JIEBA_LOCK = threading.Lock()
 _jieba = None
 SEGMENTERS = ("jieba", "bigram")
-DEFAULT_SEGMENTER = "jieba"
+DEFAULT_SEGMENTER = "bigram"  # measured: benchmarks/eval_retrieval.py (README); jieba stays selectable per collection
 
 
 def _get_jieba():
@@ -54,3 +54,13 @@ def segment(text: str, mode: str = DEFAULT_SEGMENTER) -> str:
 
 def has_cjk(text: str) -> bool:
     return _CJK_RUN.search(text) is not None
+
+
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def mostly_cjk(text: str) -> bool:
+    """True for a query written in Chinese/Japanese/Korean, even with a code or name in Latin letters in it
+    ("清风 A7 F2"), and False for an English sentence that quotes a Chinese name ("opening hours of 故宫")."""
+    cjk = sum(len(run) for run in _CJK_RUN.findall(text))
+    return cjk > 0 and cjk * 3 >= len(_LATIN.findall(text))

@@ -9,6 +9,21 @@ extras="${INGLENOOK_EXTRAS:-dev}"
 python="${PYTHON:-python3}"
 "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Inglenook needs Python 3.11 or newer")'
 
+# Qt needs a few system libraries even offscreen; install the missing ones where we can (Debian/Ubuntu).
+qt_libs=(libegl1 libgl1 libfontconfig1 libglib2.0-0 libxkbcommon0 libx11-6 libdbus-1-3 fonts-dejavu-core)
+if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    missing=()
+    for pkg in "${qt_libs[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        sudo=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo="sudo"
+        echo "Installing system libraries for Qt: ${missing[*]}" >&2
+        { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"; } >&2 \
+            || echo "warning: could not install ${missing[*]}; the window may not start" >&2
+    fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi

@@ -140,8 +140,19 @@ def test_a_new_embedder_re_embeds_everything(setup):
     catalog.update("docs", embedder="minilm-cls")
     summary = Indexer(catalog, store).index("docs")
     assert summary.added + summary.updated == 5 and summary.unchanged == 0
-    assert all(r.embedder_id.startswith("all-minilm") and r.embedder_id == summary.embedder_id
+    assert all(r.embedder_id.startswith(summary.embedder_id + ";")
                for r in catalog.files(catalog.get("docs"), "indexed").values())
+    consistency(catalog, store, "docs")
+
+
+@pytest.mark.parametrize("change", [{"chunk_tokens": 64}, {"segmenter": "jieba"}])
+def test_changed_chunking_or_segmenter_re_indexes(setup, change):
+    catalog, store, indexer, _ = setup
+    first = indexer.index("docs")
+    catalog.update("docs", **change)
+    summary = Indexer(catalog, store).index("docs")
+    assert summary.unchanged == 0 and summary.added + summary.updated == first.added
+    assert Indexer(catalog, store).index("docs").unchanged == first.added  # and then it is current
     consistency(catalog, store, "docs")
 
 

@@ -8,6 +8,7 @@ import os
 import sys
 
 from desktop_app.cli.common import add_load_args, add_sampling_args, fail
+from desktop_app.cli.lora import add_lora_option, add_lora_parser
 from engine.errors import InglenookError
 
 
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--preset", "-p", help="prompt preset (see `nook presets`)")
     chat.add_argument("--system", "-s", help="system prompt")
     chat.add_argument("--conversation", "-c", type=int, help="continue a saved conversation by id")
+    add_lora_option(chat)
     chat.add_argument("--collection", "-C", action="append", help="answer from this document collection (repeatable)")
     chat.add_argument("--strict", action="store_true", help="answer only from the documents")
     chat.add_argument("-k", type=int, default=5, help="passages to retrieve per question")
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--preset", "-p")
     ask.add_argument("--system", "-s")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
+    add_lora_option(ask)
     ask.add_argument("--collection", "-C", action="append",
                      help="answer from this document collection (repeatable), with cited sources")
     ask.add_argument("--strict", action="store_true", help="answer only from the documents; say so when they do not cover it")
@@ -130,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--path", help="only files whose path matches this glob, e.g. '*.pdf' or '*/contracts/*'")
     search.add_argument("--type", action="append", help="only this file type (pdf, docx, markdown, ...)")
 
+    add_lora_parser(sub)
+
     gpu = sub.add_parser("gpu", help="what this build can offload, and a plan for a model")
     gpu.add_argument("--model", "-m")
     gpu.add_argument("--ctx", type=int, default=4096)
@@ -185,6 +190,10 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
         from desktop_app.cli.knowledge import run_search
 
         return run_search(args)
+    if command == "lora":
+        from desktop_app.cli.lora import run_lora
+
+        return run_lora(args)
     if command == "gpu":
         from desktop_app.cli.models import run_gpu
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from desktop_app.cli.common import Context, describe_timings, sampling_overrides
+from desktop_app.cli.lora import apply_lora_args, lora_command
 from engine.errors import InglenookError
 from engine.events import ContextNotice, Finished, TextDelta
 from engine.presets import list_presets
@@ -22,6 +23,7 @@ HELP = """Commands:
   /system TEXT         set this conversation's system prompt (/system alone clears it)
   /params [k=v ...]    show or change sampling parameters, e.g. /params temperature=0.2 max_tokens=200
   /save [md|json] [FILE]  export this conversation (default: Markdown to stdout)
+  /lora [NAME[:SCALE] ...|off [NAME]]  LoRA style adapters: show, switch on (scale 0-2) or off
   /help                this help;  /quit (or Ctrl-D) to leave.  Ctrl-C stops a reply, not the program."""
 
 
@@ -57,6 +59,7 @@ def run_chat(args: argparse.Namespace) -> int:
         session = _new_session(ctx, args, entry.name)
         if args.conversation:
             session = ChatSession(ctx.host, ctx.store, args.conversation)
+            apply_lora_args(session, args)
             for message in session.thread():
                 print(f"{'you' if message.role == 'user' else 'ai'}> {message.content}")
         print("Type a message, /help for commands.", file=sys.stderr)
@@ -92,6 +95,7 @@ def _new_session(ctx: Context, args, model_name: str) -> ChatSession:
     if overrides:
         session.set_params(**overrides)
     attach_collections(ctx, session, args)
+    apply_lora_args(session, args, quiet=getattr(args, "json", False))
     return session
 
 
@@ -163,6 +167,8 @@ def _command(ctx: Context, session: ChatSession, line: str, args) -> tuple[ChatS
         else:
             preset = session.set_preset(None if rest[0] == "none" else rest[0])
             print(f"[preset: {preset.name if preset else 'none'}]", file=sys.stderr)
+    elif name == "/lora":
+        lora_command(session, rest)
     elif name == "/system":
         session.set_system_prompt(" ".join(rest) or None)
         print("[system prompt set]" if rest else "[system prompt cleared]", file=sys.stderr)
@@ -205,6 +211,7 @@ def run_ask(args: argparse.Namespace) -> int:
                 "error": finished.error if finished else None,
                 "timings": finished.timings.as_dict() if finished else None,
                 "conversation_id": session.conversation_id,
+                "lora": [c.as_dict() for c in session.adapters],
                 "sources": outcome.message.extra.get("sources", []) if session.augmenter else None,
             }, ensure_ascii=False))
         else:

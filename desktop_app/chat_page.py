@@ -1,0 +1,613 @@
+"""The chat page: conversation list, model picker, messages, composer, conversation settings."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.chat_view import ChatView
+from desktop_app.controller import AppController
+from desktop_app.i18n import current_language
+from desktop_app.qt_models import ConversationListModel, ModelListModel
+from desktop_app.theme import current_theme, markdown_palette
+from desktop_app.widgets import Page, muted
+from engine.errors import HistoryError
+from engine.events import ContextNotice, Finished
+from engine.history import StoredMessage
+from engine.params import SamplingParams
+from engine.presets import list_presets
+
+
+class Composer(QFrame):
+    """The message box: Enter sends, Shift+Enter starts a new line."""
+
+    submitted = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("composer")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        self.edit = QPlainTextEdit()
+        self.edit.setObjectName("composerEdit")
+        self.edit.setFixedHeight(64)
+        self.edit.installEventFilter(self)
+        layout.addWidget(self.edit, 1)
+        buttons = QVBoxLayout()
+        self.send_button = QPushButton()
+        self.send_button.setObjectName("primary")
+        self.send_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.stop_button = QPushButton()
+        self.stop_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.stop_button.hide()
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        layout.addLayout(buttons)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        if (obj is self.edit and event.type() == QEvent.Type.KeyPress
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+            self.submitted.emit()
+            return True
+        return super().eventFilter(obj, event)
+
+    def text(self) -> str:
+        return self.edit.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        self.edit.setPlainText(text)
+
+
+class SettingsDrawer(QFrame):
+    """Preset, system prompt and sampling parameters of the current conversation."""
+
+    def __init__(self, controller: AppController, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.setObjectName("drawer")
+        self.setFixedWidth(290)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
+        layout.setContentsMargins(16, 14, 16, 14)
+        layout.setSpacing(8)
+        self.title = QLabel()
+        self.title.setObjectName("h2")
+        layout.addWidget(self.title)
+        self.preset_label = QLabel()
+        self.preset = QComboBox()
+        self.preset.currentIndexChanged.connect(self._preset_chosen)
+        layout.addWidget(self.preset_label)
+        layout.addWidget(self.preset)
+        self.preset_hint = muted()
+        layout.addWidget(self.preset_hint)
+        self.system_label = QLabel()
+        self.system = QPlainTextEdit()
+        self.system.setFixedHeight(110)
+        self.system.textChanged.connect(lambda: self._system_timer.start())
+        layout.addWidget(self.system_label)
+        layout.addWidget(self.system)
+        self.sampling_label = QLabel()
+        self.sampling_label.setObjectName("h2")
+        layout.addWidget(self.sampling_label)
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        self.fields: dict[str, QSpinBox | QDoubleSpinBox] = {}
+        self.field_labels: dict[str, QLabel] = {}
+        specs = [
+            ("temperature", 0.0, 2.0, 0.05, 2), ("top_p", 0.05, 1.0, 0.05, 2), ("top_k", 0, 200, 1, 0),
+            ("min_p", 0.0, 0.99, 0.01, 2), ("repeat_penalty", 0.5, 2.0, 0.05, 2),
+            ("max_tokens", 1, 32768, 64, 0), ("seed", -1, 2**31 - 1, 1, 0),
+        ]
+        for name, low, high, step, decimals in specs:
+            box = QDoubleSpinBox() if decimals else QSpinBox()
+            if decimals:
+                box.setDecimals(decimals)
+            box.setRange(low, high)
+            box.setSingleStep(step)
+            box.valueChanged.connect(lambda _v: self._params_timer.start())
+            label = QLabel()
+            form.addRow(label, box)
+            self.fields[name] = box
+            self.field_labels[name] = label
+        layout.addLayout(form)
+        self.reset_button = QPushButton()
+        self.reset_button.clicked.connect(self._reset)
+        layout.addWidget(self.reset_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(1)
+        scroll.setWidget(inner)
+        outer.addWidget(scroll)
+        self._loading = False
+        self._system_timer = QTimer(self, singleShot=True, interval=400, timeout=self._save_system)
+        self._params_timer = QTimer(self, singleShot=True, interval=300, timeout=self._save_params)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.title.setText(self.tr("Conversation settings"))
+        self.preset_label.setText(self.tr("Preset"))
+        self.system_label.setText(self.tr("System prompt"))
+        self.system.setPlaceholderText(self.tr("Leave empty to use the preset's or the default system prompt."))
+        self.sampling_label.setText(self.tr("Sampling"))
+        names = {
+            "temperature": self.tr("Temperature"), "top_p": self.tr("Top P"), "top_k": self.tr("Top K"),
+            "min_p": self.tr("Min P"), "repeat_penalty": self.tr("Repeat penalty"),
+            "max_tokens": self.tr("Max tokens"), "seed": self.tr("Seed"),
+        }
+        for name, label in self.field_labels.items():
+            label.setText(names[name])
+        self.fields["seed"].setSpecialValueText(self.tr("random"))
+        self.fields["top_k"].setSpecialValueText(self.tr("off"))
+        self.reset_button.setText(self.tr("Reset to defaults"))
+        self.fields["temperature"].setToolTip(self.tr("Higher is more varied, 0 always picks the likeliest word."))
+        self.load()
+
+    def load(self) -> None:
+        """Show the current conversation's settings."""
+        self._loading = True
+        try:
+            preset, system, params = self.controller.conversation_settings()
+            self.preset.clear()
+            self.preset.addItem(self.tr("No preset"), None)
+            chinese = current_language().startswith("zh")
+            for item in list_presets():
+                title = (item.title_zh if chinese and item.title_zh else item.title) or item.name
+                self.preset.addItem(title, item.name)
+                self.preset.setItemData(self.preset.count() - 1, item.description, Qt.ItemDataRole.ToolTipRole)
+            index = self.preset.findData(preset)
+            self.preset.setCurrentIndex(max(index, 0))
+            self.system.setPlainText(system or "")
+            self._show_params(params)
+            self._update_hint()
+        finally:
+            self._loading = False
+
+    def _show_params(self, params: SamplingParams) -> None:
+        self._loading, was = True, self._loading
+        for name, box in self.fields.items():
+            box.setValue(getattr(params, name))
+        self._loading = was
+
+    def _update_hint(self) -> None:
+        name = self.preset.currentData()
+        preset = next((p for p in list_presets() if p.name == name), None)
+        self.preset_hint.setText(preset.description if preset else "")
+        self.preset_hint.setVisible(bool(preset and preset.description))
+
+    def _preset_chosen(self) -> None:
+        if self._loading:
+            return
+        params = self.controller.set_preset(self.preset.currentData())
+        if params is not None:
+            self._show_params(params)
+        self._update_hint()
+
+    def _save_system(self) -> None:
+        if not self._loading:
+            self.controller.set_system_prompt(self.system.toPlainText().strip() or None)
+
+    def _save_params(self) -> None:
+        if not self._loading:
+            self.controller.set_params(**{name: box.value() for name, box in self.fields.items()})
+
+    def _reset(self) -> None:
+        self._show_params(SamplingParams())
+        self._save_params()
+
+    def flush(self) -> None:
+        """Save edits still waiting for their debounce timer (before a message is sent)."""
+        for timer, save in ((self._system_timer, self._save_system), (self._params_timer, self._save_params)):
+            if timer.isActive():
+                timer.stop()
+                save()
+
+
+class ChatPage(Page):
+    """Everything of one conversation, plus the list of all of them."""
+
+    open_models = Signal()
+
+    def __init__(self, controller: AppController, models: ModelListModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.models = models
+        self.conversations = ConversationListModel(controller.store, self)
+        self._stream_started = 0.0
+        self._stream_chars = 0
+        self._stream_deltas = 0
+        self._pending_text = ""
+
+        root = QHBoxLayout(self)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+
+        # -- conversation list
+        self.sidebar = QFrame()
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setFixedWidth(236)
+        side = QVBoxLayout(self.sidebar)
+        side.setContentsMargins(10, 12, 10, 10)
+        side.setSpacing(8)
+        self.new_button = QPushButton()
+        self.new_button.setObjectName("primary")
+        self.new_button.clicked.connect(controller.new_conversation)
+        self.search = QLineEdit()
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(lambda: self._search_timer.start())
+        self.list = QListView()
+        self.list.setObjectName("conversations")
+        self.list.setModel(self.conversations)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setUniformItemSizes(True)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._conversation_menu)
+        self.list.clicked.connect(self._conversation_clicked)
+        self.list.setWordWrap(False)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.no_results = muted()
+        self.no_results.hide()
+        side.addWidget(self.new_button)
+        side.addWidget(self.search)
+        side.addWidget(self.list, 1)
+        side.addWidget(self.no_results)
+        root.addWidget(self.sidebar)
+
+        # -- the conversation
+        middle = QWidget()
+        column = QVBoxLayout(middle)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        top = QFrame()
+        top_row = QHBoxLayout(top)
+        self.top_row = top_row  # the main window adds the Library's collection picker here
+        top_row.setContentsMargins(16, 10, 16, 6)
+        self.model_label = QLabel()
+        self.picker = QComboBox()
+        self.picker.setModel(models)
+        self.picker.setMinimumWidth(180)
+        self.picker.setMaximumWidth(320)
+        self.picker.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.picker.activated.connect(self._model_picked)
+        self.model_state = muted(word_wrap=False)
+        self.model_state.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # gives way first
+        self.manage_button = QPushButton()
+        self.manage_button.setObjectName("flat")
+        self.manage_button.clicked.connect(self.open_models)
+        self.settings_button = QPushButton()
+        self.settings_button.setCheckable(True)
+        self.settings_button.toggled.connect(self._toggle_drawer)
+        top_row.addWidget(self.model_label)
+        top_row.addWidget(self.picker)
+        top_row.addWidget(self.model_state, 1)
+        top_row.addWidget(self.manage_button)
+        top_row.addWidget(self.settings_button)
+        column.addWidget(top)
+
+        self.view = ChatView()
+        self.view.siblings_provider = controller.sibling_ids
+        self.view.edit_requested.connect(self._edit)
+        self.view.regenerate_requested.connect(self._regenerate)
+        self.view.branch_requested.connect(controller.show_branch)
+        self.view.copied.connect(lambda: self._flash(self.tr("Copied to the clipboard.")))
+        self.view.problem.connect(controller.error)
+        column.addWidget(self.view, 1)
+
+        bottom = QWidget()
+        bottom_col = QVBoxLayout(bottom)
+        bottom_col.setContentsMargins(16, 6, 16, 10)
+        bottom_col.setSpacing(4)
+        self.notice = QLabel()
+        self.notice.setObjectName("warning")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+        bottom_col.addWidget(self.notice)
+        self.composer = Composer()
+        self.composer.submitted.connect(self.send)
+        self.composer.send_button.clicked.connect(self.send)
+        self.composer.stop_button.clicked.connect(controller.stop)
+        bottom_col.addWidget(self.composer)
+        status_row = QHBoxLayout()
+        self.status = QLabel()
+        self.status.setObjectName("statusLine")
+        self.regenerate_button = QPushButton()
+        self.regenerate_button.setObjectName("flat")
+        self.regenerate_button.clicked.connect(self._regenerate)
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.regenerate_button)
+        bottom_col.addLayout(status_row)
+        column.addWidget(bottom)
+        root.addWidget(middle, 1)
+
+        self.drawer = SettingsDrawer(controller)
+        self.drawer.hide()
+        root.addWidget(self.drawer)
+
+        self._search_timer = QTimer(self, singleShot=True, interval=200, timeout=self.refresh_list)
+        self._flash_timer = QTimer(self, singleShot=True, interval=2500, timeout=self._restore_status)
+        self._status_text = ""
+        QShortcut(QKeySequence(QKeySequence.StandardKey.New), self, activated=controller.new_conversation)
+        QShortcut(QKeySequence("Escape"), self, activated=controller.stop)
+
+        c = controller
+        c.conversation_changed.connect(self.show_conversation)
+        c.conversations_changed.connect(self.refresh_list)
+        c.thread_changed.connect(self.reload_thread)
+        c.reply_began.connect(self._began)
+        c.reply_delta.connect(self._delta)
+        c.reply_notice.connect(self._notice)
+        c.reply_sources.connect(self.view.show_sources_early)
+        c.reply_finished.connect(self._finished)
+        c.reply_failed.connect(self._failed)
+        c.busy_changed.connect(self._busy)
+        c.load_started.connect(self._model_state_changed)
+        c.model_loaded.connect(self._model_state_changed)
+        c.load_failed.connect(self._model_state_changed)
+        c.models_changed.connect(self._model_state_changed)
+        self.retranslate()
+        self.refresh_list()
+        self.show_conversation()
+
+    # ------------------------------------------------------------- language
+    def retranslate(self) -> None:
+        self.new_button.setText(self.tr("New chat"))
+        self.search.setPlaceholderText(self.tr("Search conversations"))
+        self.no_results.setText(self.tr("No conversation matches."))
+        self.model_label.setText(self.tr("Model"))
+        self.manage_button.setText(self.tr("Manage models"))
+        self.settings_button.setText(self.tr("Conversation settings"))
+        self.composer.send_button.setText(self.tr("Send"))
+        self.composer.stop_button.setText(self.tr("Stop"))
+        self.composer.edit.setPlaceholderText(self.tr("Message the model (Enter to send, Shift+Enter for a new line)"))
+        self.regenerate_button.setText(self.tr("Regenerate"))
+        self.regenerate_button.setToolTip(self.tr("Answer the last message again; the current answer is kept"))
+        self.view.set_empty_text(self.tr("What can I help with?"), self.tr(
+            "Everything stays on this computer. Ask a question, paste text to summarise, or ask for code."))
+        self.drawer.retranslate()
+        self._model_state_changed()
+        self._update_actions()
+
+    def apply_theme(self) -> None:
+        self.view.set_palette(markdown_palette(current_theme()))
+
+    # ---------------------------------------------------------- conversations
+    def refresh_list(self) -> None:
+        if self.controller.closed:
+            return
+        try:
+            self.conversations.refresh(self.search.text())
+        except HistoryError as exc:
+            self.controller.error.emit(str(exc))
+            return
+        row = self.conversations.row_of(self.controller.conversation_id)
+        if row >= 0:
+            self.list.setCurrentIndex(self.conversations.index(row))
+        else:
+            self.list.clearSelection()
+        empty = self.conversations.rowCount() == 0 and bool(self.search.text().strip())
+        self.no_results.setVisible(empty)
+
+    def _conversation_clicked(self, index) -> None:
+        conversation_id = self.conversations.conversation_id(index.row())
+        if conversation_id is not None and conversation_id != self.controller.conversation_id:
+            self.controller.open_conversation(conversation_id)
+
+    def _conversation_menu(self, point: QPoint) -> None:
+        index = self.list.indexAt(point)
+        conversation_id = self.conversations.conversation_id(index.row()) if index.isValid() else None
+        if conversation_id is None:
+            return
+        menu = QMenu(self)
+        menu.addAction(self.tr("Rename…"), lambda: self.rename(conversation_id))
+        menu.addAction(self.tr("Export…"), lambda: self.export(conversation_id))
+        menu.addSeparator()
+        menu.addAction(self.tr("Delete"), lambda: self.delete(conversation_id))
+        menu.exec(self.list.viewport().mapToGlobal(point))
+
+    def rename(self, conversation_id: int, title: str | None = None) -> None:
+        if title is None:
+            current = self.controller.store.get_conversation(conversation_id).title
+            title, ok = QInputDialog.getText(self, self.tr("Rename conversation"), self.tr("Title:"), text=current)
+            if not ok:
+                return
+        self.controller.rename_conversation(conversation_id, title)
+
+    def export(self, conversation_id: int, path: str | None = None) -> None:
+        if path is None:
+            title = self.controller.store.get_conversation(conversation_id).title
+            safe = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in title).strip() or "conversation"
+            path, _ = QFileDialog.getSaveFileName(self, self.tr("Export conversation"), f"{safe}.md",
+                                                  self.tr("Markdown (*.md);;JSON (*.json)"))
+            if not path:
+                return
+        self.controller.export_conversation(conversation_id, path)
+
+    def delete(self, conversation_id: int, confirm: bool = True) -> None:
+        if confirm:
+            title = self.controller.store.get_conversation(conversation_id).title
+            answer = QMessageBox.question(self, self.tr("Delete conversation"),
+                                          self.tr("Delete “{title}” and all its messages?").format(title=title))
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.controller.delete_conversation(conversation_id)
+
+    def show_conversation(self) -> None:
+        """The current conversation changed: show its messages and settings."""
+        self.reload_thread()
+        self.drawer.load()
+        self.notice.hide()
+        self._set_status("")
+        self.refresh_list()
+        self._update_actions()
+
+    def reload_thread(self) -> None:
+        thread = self.controller.thread()
+        self.view.set_thread(thread)
+        self._update_actions()
+
+    # ---------------------------------------------------------------- models
+    def _model_picked(self, row: int) -> None:
+        entry = self.models.entry(row)
+        c = self.controller
+        if entry is None or (c.loaded_entry is not None and c.loaded_entry.name == entry.name
+                             and c.host.loaded is not None and not c.loading):
+            return  # already loaded
+        c.load_model(entry.name)
+
+    def _model_state_changed(self, *_args) -> None:
+        c = self.controller
+        name = c.loading or (c.loaded_entry.name if c.loaded_entry and c.host.loaded else None)
+        row = self.models.row_of(name)
+        if row >= 0:
+            self.picker.setCurrentIndex(row)
+        else:
+            self.picker.setCurrentIndex(-1)
+            self.picker.setPlaceholderText(self.tr("Choose a model"))
+        if c.loading:
+            self.model_state.setText(self.tr("Loading…"))
+        elif c.host.loaded is not None:
+            loaded = c.host.loaded
+            self.model_state.setText(self.tr("Ready · context {n_ctx} tokens").format(n_ctx=loaded.n_ctx))
+            self.model_state.setToolTip(loaded.offload_message)
+        else:
+            self.model_state.setText(self.tr("No model loaded"))
+        self._update_actions()
+
+    # ------------------------------------------------------------- replying
+    def send(self) -> None:
+        text = self.composer.text()
+        if not text.strip() or self.controller.busy:
+            return
+        self.drawer.flush()
+        self._pending_text = text
+        if self.controller.send(text):
+            self.composer.set_text("")
+
+    def _regenerate(self) -> None:
+        self.drawer.flush()
+        self.controller.regenerate()
+
+    def _edit(self, message_id: int, text: str) -> None:
+        self.drawer.flush()
+        self.controller.edit(message_id, text)
+
+    def _began(self, thread: list[StoredMessage]) -> None:
+        if not thread or thread[-1].conversation_id != self.controller.conversation_id:
+            return  # the user has moved to another conversation meanwhile
+        self.notice.hide()
+        self.view.set_thread(thread)
+        self.view.begin_streaming(thread[-1].id)
+        self._stream_started = time.perf_counter()
+        self._stream_chars = 0
+        self._stream_deltas = 0
+        self._set_status(self.tr("Thinking…"))
+
+    def _delta(self, text: str) -> None:
+        self.view.append_delta(text)
+        self._stream_deltas += 1
+        elapsed = time.perf_counter() - self._stream_started
+        if self._stream_deltas % 8 == 1 and elapsed > 0:
+            self._set_status(self.tr("Writing… {tokens} tokens · {speed} tok/s").format(
+                tokens=self._stream_deltas, speed=f"{self._stream_deltas / elapsed:.1f}"))
+
+    def _notice(self, notice: ContextNotice) -> None:
+        self.notice.setText(self.tr(
+            "{n} older messages no longer fit in the {n_ctx}-token context and were left out of this reply."
+        ).format(n=notice.dropped_messages, n_ctx=notice.n_ctx))
+        self.notice.show()
+
+    def _finished(self, message: StoredMessage | None, finished: Finished | None) -> None:
+        self.view.finish_streaming(message)
+        self.reload_thread()
+        if finished is None:
+            self._set_status(self.tr("Stopped."))
+        elif finished.reason == "error":
+            self._set_status(self.tr("The reply failed."))
+            self.controller.error.emit(finished.error or self.tr("The reply failed."))
+        else:
+            self._set_status(self._describe(finished))
+        self._update_actions()
+
+    def _describe(self, finished: Finished) -> str:
+        t = finished.timings
+        parts = [self.tr("{tokens} tokens · {speed} tok/s").format(
+            tokens=t.completion_tokens, speed=f"{t.tokens_per_s:.1f}")]
+        parts.append(self.tr("first token {ms} ms").format(ms=f"{t.first_token_ms:.0f}"))
+        loaded = self.controller.host.loaded
+        if loaded is not None:
+            parts.append(self.tr("context {used}/{total}").format(
+                used=t.prompt_tokens + t.completion_tokens, total=loaded.n_ctx))
+        reason = {"cancelled": self.tr("stopped"), "length": self.tr("max tokens reached"),
+                  "context": self.tr("context full")}.get(finished.reason)
+        if reason:
+            parts.append(reason)
+        return " · ".join(parts)
+
+    def _failed(self, text: str, began: bool) -> None:
+        if began:
+            self.view.finish_streaming(None, unsaved=True)  # the text stays on screen
+        else:
+            self.reload_thread()  # show what was saved (the question may be, the answer not)
+            last = self.view.widgets[-1] if self.view.widgets else None
+            saved = last is not None and last.message.role == "user" and last.text == self._pending_text
+            if self._pending_text and not saved and not self.composer.text().strip():
+                self.composer.set_text(self._pending_text)  # nothing was saved: give the message back
+        self._pending_text = ""
+        self._set_status(self.tr("The reply failed."))
+        self.controller.error.emit(text)
+        self._update_actions()
+
+    def _busy(self, busy: bool) -> None:
+        self.composer.send_button.setVisible(not busy)
+        self.composer.stop_button.setVisible(busy)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        c = self.controller
+        ready = c.host.loaded is not None and not c.loading
+        self.composer.send_button.setEnabled(ready and not c.busy)
+        has_user = any(w.message.role == "user" for w in self.view.widgets)
+        self.regenerate_button.setEnabled(ready and not c.busy and c.session is not None and has_user)
+        self.picker.setEnabled(not c.busy)
+
+    # ----------------------------------------------------------------- status
+    def _set_status(self, text: str) -> None:
+        self._status_text = text
+        if not self._flash_timer.isActive():
+            self.status.setText(text)
+
+    def _flash(self, text: str) -> None:
+        self.status.setText(text)
+        self._flash_timer.start()
+
+    def _restore_status(self) -> None:
+        self.status.setText(self._status_text)
+
+    def _toggle_drawer(self, shown: bool) -> None:
+        self.drawer.setVisible(shown)

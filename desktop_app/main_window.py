@@ -1,0 +1,279 @@
+"""The main window: navigation rail, pages, the notice bar and the model status bar."""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.chat_page import ChatPage
+from desktop_app.controller import AppController
+from desktop_app.i18n import current_language, install_language
+from desktop_app.library_page import ChatCollections, LibraryPage
+from desktop_app.markdown_render import warm_up
+from desktop_app.models_page import ModelsPage
+from desktop_app.qt_models import ModelListModel
+from desktop_app.settings_page import SettingsPage
+from desktop_app.theme import apply_theme
+from desktop_app.welcome_page import WelcomePage
+from desktop_app.widgets import NoticeBar
+from engine.backend import LoadedModel
+from engine.errors import HistoryError
+
+PAGES = ("chat", "library", "models", "settings")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: AppController | None = None, *, restore: bool = True):
+        super().__init__()
+        self.controller = controller or AppController()
+        c = self.controller
+        self.setWindowTitle("Inglenook")
+        self.setMinimumSize(760, 520)
+        self.models = ModelListModel(c.registry, self)
+        self.models.refresh()
+
+        central = QWidget()
+        root = QHBoxLayout(central)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+        rail = QWidget()
+        rail.setObjectName("navRail")
+        rail.setFixedWidth(118)
+        rail_layout = QVBoxLayout(rail)
+        rail_layout.setContentsMargins(8, 14, 8, 12)
+        rail_layout.setSpacing(4)
+        self.app_name = QLabel("Inglenook")
+        self.app_name.setObjectName("appName")
+        self.app_name.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        rail_layout.addWidget(self.app_name)
+        rail_layout.addSpacing(14)
+        self.nav = QButtonGroup(self)
+        self.nav.setExclusive(True)
+        self.nav_buttons: dict[str, QToolButton] = {}
+        for name in PAGES:
+            button = QToolButton()
+            button.setObjectName("navButton")
+            button.setCheckable(True)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            button.clicked.connect(lambda _checked=False, n=name: self.show_page(n))
+            self.nav.addButton(button)
+            self.nav_buttons[name] = button
+            rail_layout.addWidget(button)
+        rail_layout.addStretch(1)
+        root.addWidget(rail)
+
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        self.notice = NoticeBar()
+        notice_holder = QWidget()
+        holder = QVBoxLayout(notice_holder)
+        holder.setContentsMargins(12, 8, 12, 0)
+        holder.addWidget(self.notice)
+        self.notice_holder = notice_holder
+        column.addWidget(notice_holder)
+        self.stack = QStackedWidget()
+        self.welcome = WelcomePage()
+        self.chat = ChatPage(c, self.models)
+        self.library = LibraryPage(c)
+        self.chat_collections = ChatCollections(self.library)
+        self.chat.top_row.insertWidget(3, self.chat_collections)  # after the model picker and its state
+        self.models_page = ModelsPage(c, self.models)
+        self.settings = SettingsPage(c)
+        self.pages = {"welcome": self.welcome, "chat": self.chat, "library": self.library,
+                      "models": self.models_page, "settings": self.settings}
+        for page in self.pages.values():
+            self.stack.addWidget(page)
+        column.addWidget(self.stack, 1)
+        root.addWidget(content, 1)
+        self.setCentralWidget(central)
+
+        bar = self.statusBar()
+        self.model_status = QLabel()
+        self.load_bar = QProgressBar()
+        self.load_bar.setFixedWidth(180)
+        self.load_bar.setRange(0, 100)
+        self.load_bar.hide()
+        self.cancel_load_button = QPushButton()
+        self.cancel_load_button.setObjectName("flat")
+        self.cancel_load_button.clicked.connect(c.cancel_load)
+        self.cancel_load_button.hide()
+        bar.addWidget(self.model_status, 1)
+        bar.addPermanentWidget(self.load_bar)
+        bar.addPermanentWidget(self.cancel_load_button)
+
+        # wiring
+        c.error.connect(lambda text: self.notice.show_message(text, "error"))
+        c.info.connect(lambda text: self.notice.show_message(text, "info"))
+        c.load_started.connect(self._load_started)
+        c.load_progress.connect(self._load_progress)
+        c.model_loaded.connect(self._model_loaded)
+        c.load_failed.connect(self._load_failed)
+        c.models_changed.connect(self.models.refresh)
+        self.welcome.start_bundled.connect(c.load_model)
+        self.welcome.add_file.connect(self._add_and_load)
+        self.welcome.open_models.connect(lambda: self.show_page("models"))
+        self.chat.open_models.connect(lambda: self.show_page("models"))
+        self.models_page.open_settings.connect(lambda: self.show_page("settings"))
+        self.settings.theme_changed.connect(lambda _t: self.apply_appearance())
+        self.settings.font_size_changed.connect(lambda _s: self.apply_appearance())
+        self.settings.language_changed.connect(self.set_language)
+
+        language = c.setting("ui.language")
+        if language != current_language():
+            install_language(language)
+        self.apply_appearance()
+        self.retranslate()
+        if restore:
+            self.restore_state()
+        else:
+            self.resize(1200, 780)
+            self.show_page("welcome" if not c.has_model_history() else "chat")
+        c.detect_gpu()
+        threading.Thread(target=warm_up, name="inglenook-warm-up", daemon=True).start()
+        QTimer.singleShot(100, self.chat.view.warm_up)  # the first reply then starts without a hitch
+
+    # --------------------------------------------------------------- pages
+    def show_page(self, name: str) -> None:
+        if name == "chat" and self.stack.currentWidget() is self.welcome and self.controller.host.loaded is None \
+                and not self.controller.loading and not self.controller.has_model_history():
+            name = "welcome"  # first run: the welcome page is the chat page until a model is chosen
+        page = self.pages[name]
+        self.stack.setCurrentWidget(page)
+        button = self.nav_buttons.get("chat" if name == "welcome" else name)
+        if button is not None:
+            button.setChecked(True)
+        if name == "models":
+            self.models_page.refresh_partials()
+
+    @property
+    def current_page(self) -> str:
+        return next(n for n, p in self.pages.items() if p is self.stack.currentWidget())
+
+    # ------------------------------------------------------ look and language
+    def apply_appearance(self) -> None:
+        c = self.controller
+        apply_theme(QApplication.instance(), c.setting("ui.theme"), int(c.setting("ui.font_size")),
+                    current_language())
+        self.chat.apply_theme()
+
+    def set_language(self, code: str) -> None:
+        ok = install_language(code)
+        self.apply_appearance()  # Chinese gets a font that covers it
+        if not ok:
+            self.notice.show_message(self.tr("The translation file for this language is missing; "
+                                             "run scripts/build_translations.py."), "error")
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        labels = {"chat": self.tr("Chat"), "library": self.tr("Library"), "models": self.tr("Models"),
+                  "settings": self.tr("Settings")}
+        for name, button in self.nav_buttons.items():
+            button.setText(labels[name])
+        self.cancel_load_button.setText(self.tr("Cancel loading"))
+        self.notice.close_button.setToolTip(self.tr("Dismiss"))
+        self._update_model_status()
+
+    # ---------------------------------------------------------------- models
+    def _add_and_load(self, path: str) -> None:
+        entry = self.controller.add_local_model(path)
+        if entry is not None:
+            self.controller.load_model(entry.name)
+
+    def _load_started(self, name: str) -> None:
+        self.load_bar.setValue(0)
+        self.load_bar.show()
+        self.cancel_load_button.show()
+        self.model_status.setText(self.tr("Loading {name}…").format(name=name))
+
+    def _load_progress(self, fraction: float) -> None:
+        self.load_bar.setValue(int(fraction * 100))
+
+    def _load_ended(self) -> None:
+        self.load_bar.hide()
+        self.cancel_load_button.hide()
+        self._update_model_status()
+
+    def _model_loaded(self, loaded: LoadedModel) -> None:
+        self._load_ended()
+        if self.stack.currentWidget() is self.welcome:
+            self.show_page("chat")
+        self.notice.show_message(self.tr("{name} is loaded ({ms} ms). {offload}").format(
+            name=loaded.name, ms=f"{loaded.load_ms:.0f}", offload=loaded.offload_message), "info", 5000)
+
+    def _load_failed(self, message: str, cancelled: bool) -> None:
+        self._load_ended()
+        if cancelled:
+            self.notice.show_message(self.tr("Loading was cancelled; no model is loaded."), "info")
+        else:
+            self.notice.show_message(self.tr("The model could not be loaded: {error}").format(error=message), "error")
+
+    def _update_model_status(self) -> None:
+        c = self.controller
+        if c.loading:
+            self.model_status.setText(self.tr("Loading {name}…").format(name=c.loading))
+        elif c.host.loaded is not None:
+            loaded = c.host.loaded
+            self.model_status.setText(self.tr("{name} · context {n_ctx} · {gpu}").format(
+                name=c.loaded_entry.name if c.loaded_entry else loaded.name, n_ctx=loaded.n_ctx,
+                gpu=self.tr("{n}/{total} layers on the GPU").format(n=loaded.n_gpu_layers, total=loaded.total_layers)
+                if loaded.n_gpu_layers else self.tr("CPU")))
+        else:
+            self.model_status.setText(self.tr("No model loaded"))
+
+    # ----------------------------------------------------------------- state
+    def restore_state(self) -> None:
+        """Window geometry, the last conversation and the last model, as they were."""
+        c = self.controller
+        geometry = c.setting("state.geometry")
+        if not geometry or not self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii"))):
+            self.resize(1200, 780)
+        last = c.setting("state.last_conversation")
+        if last is not None:
+            try:
+                c.store.get_conversation(int(last))
+            except (HistoryError, ValueError, TypeError):
+                last = None
+            if last is not None:
+                c.open_conversation(int(last))
+        model = c.setting("state.last_model")
+        if model:
+            self.show_page("chat")
+            c.load_model(model)
+        else:
+            self.show_page("chat" if c.has_model_history() else "welcome")
+
+    def save_state(self) -> None:
+        c = self.controller
+        c.set_setting("state.geometry", bytes(self.saveGeometry().toBase64()).decode("ascii"))
+        c.set_setting("state.last_conversation", c.conversation_id)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.save_state()
+        self.library.shutdown()
+        self.controller.shutdown()
+        self.library.close_catalog()
+        super().closeEvent(event)

@@ -1,0 +1,1029 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>AppController</name>
+    <message>
+        <source>The setting could not be saved: {error}</source>
+        <translation>设置未能保存：{error}</translation>
+    </message>
+    <message>
+        <source>{path} cannot be added: {error}</source>
+        <translation>无法添加 {path}：{error}</translation>
+    </message>
+    <message>
+        <source>{path} cannot be read: {error}</source>
+        <translation>无法读取 {path}：{error}</translation>
+    </message>
+    <message>
+        <source>{name} is loaded; load another model before removing it.</source>
+        <translation>{name} 正在使用中；请先加载其他模型再移除它。</translation>
+    </message>
+    <message>
+        <source>The file could not be deleted: {error}</source>
+        <translation>文件未能删除：{error}</translation>
+    </message>
+    <message>
+        <source>Load a model first: pick one at the top of the chat.</source>
+        <translation>请先加载模型：在聊天页顶部选择一个。</translation>
+    </message>
+    <message>
+        <source>{path} could not be written: {error}</source>
+        <translation>无法写入 {path}：{error}</translation>
+    </message>
+    <message>
+        <source>Exported to {path}</source>
+        <translation>已导出到 {path}</translation>
+    </message>
+    <message>
+        <source>A download is already running; wait for it or cancel it.</source>
+        <translation>已有下载正在进行；请等待完成或取消它。</translation>
+    </message>
+    <message>
+        <source>The models folder cannot be read: {error}</source>
+        <translation>无法读取模型文件夹：{error}</translation>
+    </message>
+    <message>
+        <source>{path} could not be deleted: {error}</source>
+        <translation>无法删除 {path}：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>ChatCollections</name>
+    <message>
+        <source>Strict: only from documents</source>
+        <translation>严格：只依据文档</translation>
+    </message>
+    <message>
+        <source>Answer only from the chosen documents; say so when they do not cover it</source>
+        <translation>只根据所选文档回答；文档未涉及时如实说明</translation>
+    </message>
+    <message>
+        <source>Documents: {names}</source>
+        <translation>文档：{names}</translation>
+    </message>
+    <message>
+        <source>Documents: none</source>
+        <translation>文档：无</translation>
+    </message>
+    <message>
+        <source>No collections yet: add folders in the Library</source>
+        <translation>还没有文档集：请在“资料库”中添加文件夹</translation>
+    </message>
+</context>
+<context>
+    <name>ChatPage</name>
+    <message>
+        <source>Copied to the clipboard.</source>
+        <translation>已复制到剪贴板。</translation>
+    </message>
+    <message>
+        <source>New chat</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <source>Search conversations</source>
+        <translation>搜索对话</translation>
+    </message>
+    <message>
+        <source>No conversation matches.</source>
+        <translation>没有匹配的对话。</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Manage models</source>
+        <translation>管理模型</translation>
+    </message>
+    <message>
+        <source>Conversation settings</source>
+        <translation>对话设置</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Message the model (Enter to send, Shift+Enter for a new line)</source>
+        <translation>给模型发消息（Enter 发送，Shift+Enter 换行）</translation>
+    </message>
+    <message>
+        <source>Regenerate</source>
+        <translation>重新生成</translation>
+    </message>
+    <message>
+        <source>Answer the last message again; the current answer is kept</source>
+        <translation>重新回答最后一条消息；当前回答会保留</translation>
+    </message>
+    <message>
+        <source>What can I help with?</source>
+        <translation>有什么可以帮你？</translation>
+    </message>
+    <message>
+        <source>Everything stays on this computer. Ask a question, paste text to summarise, or ask for code.</source>
+        <translation>所有内容都留在这台电脑上。可以提问、粘贴文字让它总结，或者让它写代码。</translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation>重命名…</translation>
+    </message>
+    <message>
+        <source>Export…</source>
+        <translation>导出…</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>Rename conversation</source>
+        <translation>重命名对话</translation>
+    </message>
+    <message>
+        <source>Title:</source>
+        <translation>标题：</translation>
+    </message>
+    <message>
+        <source>Export conversation</source>
+        <translation>导出对话</translation>
+    </message>
+    <message>
+        <source>Markdown (*.md);;JSON (*.json)</source>
+        <translation>Markdown (*.md);;JSON (*.json)</translation>
+    </message>
+    <message>
+        <source>Delete conversation</source>
+        <translation>删除对话</translation>
+    </message>
+    <message>
+        <source>Delete “{title}” and all its messages?</source>
+        <translation>删除“{title}”及其全部消息？</translation>
+    </message>
+    <message>
+        <source>Choose a model</source>
+        <translation>选择模型</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <source>Ready · context {n_ctx} tokens</source>
+        <translation>就绪 · 上下文 {n_ctx} 个词元</translation>
+    </message>
+    <message>
+        <source>No model loaded</source>
+        <translation>未加载模型</translation>
+    </message>
+    <message>
+        <source>Thinking…</source>
+        <translation>思考中…</translation>
+    </message>
+    <message>
+        <source>Writing… {tokens} tokens · {speed} tok/s</source>
+        <translation>正在生成… {tokens} 个词元 · {speed} 词元/秒</translation>
+    </message>
+    <message>
+        <source>{n} older messages no longer fit in the {n_ctx}-token context and were left out of this reply.</source>
+        <translation>有 {n} 条较早的消息超出了 {n_ctx} 词元的上下文，本次回复未包含它们。</translation>
+    </message>
+    <message>
+        <source>Stopped.</source>
+        <translation>已停止。</translation>
+    </message>
+    <message>
+        <source>The reply failed.</source>
+        <translation>回复失败。</translation>
+    </message>
+    <message>
+        <source>{tokens} tokens · {speed} tok/s</source>
+        <translation>{tokens} 个词元 · {speed} 词元/秒</translation>
+    </message>
+    <message>
+        <source>first token {ms} ms</source>
+        <translation>首个词元 {ms} 毫秒</translation>
+    </message>
+    <message>
+        <source>context {used}/{total}</source>
+        <translation>上下文 {used}/{total}</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>max tokens reached</source>
+        <translation>已达最大词元数</translation>
+    </message>
+    <message>
+        <source>context full</source>
+        <translation>上下文已满</translation>
+    </message>
+</context>
+<context>
+    <name>ChatView</name>
+    <message>
+        <source>Show {n} earlier messages</source>
+        <extracomment>other versions of a message (its siblings&apos; ids), for the &quot;‹ 2/3 ›&quot; switch; set by the page</extracomment>
+        <translation>显示更早的 {n} 条消息</translation>
+    </message>
+</context>
+<context>
+    <name>LibraryPage</name>
+    <message>
+        <source>it does not exist</source>
+        <translation>它不存在</translation>
+    </message>
+    <message>
+        <source>permission denied</source>
+        <translation>没有权限</translation>
+    </message>
+    <message>
+        <source>Library</source>
+        <translation>资料库</translation>
+    </message>
+    <message>
+        <source>Add folders of documents (PDF, Word, PowerPoint, web pages, text): drop them here or use Add folder. Everything is indexed on this computer; the chat answers from the collections you choose and lists its sources.</source>
+        <translation>添加文档文件夹（PDF、Word、PowerPoint、网页、文本）：拖放到这里，或点击“添加文件夹”。所有内容都在这台电脑上建立索引；聊天会根据你选择的文档集回答，并列出来源。</translation>
+    </message>
+    <message>
+        <source>Add folder…</source>
+        <translation>添加文件夹…</translation>
+    </message>
+    <message>
+        <source>Re-index</source>
+        <translation>重新索引</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>详情</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Watch for changes</source>
+        <translation>监视更改</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <source>Folders</source>
+        <translation>文件夹</translation>
+    </message>
+    <message>
+        <source>Files</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Chunks</source>
+        <translation>片段</translation>
+    </message>
+    <message>
+        <source>Skipped</source>
+        <translation>已跳过</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>Last indexed</source>
+        <translation>上次索引</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>No collections yet. Drop a folder here to make one.</source>
+        <translation>还没有文档集。把文件夹拖放到这里即可创建。</translation>
+    </message>
+    <message>
+        <source>never</source>
+        <translation>从未</translation>
+    </message>
+    <message>
+        <source>Choose a folder of documents</source>
+        <translation>选择文档文件夹</translation>
+    </message>
+    <message>
+        <source>{path} cannot be read ({error}); nothing was added.</source>
+        <translation>无法读取 {path}（{error}）；未添加任何内容。</translation>
+    </message>
+    <message>
+        <source>{path} cannot be read ({error}); the collection was not indexed.</source>
+        <translation>无法读取 {path}（{error}）；文档集未建立索引。</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>正在开始…</translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+    <message>
+        <source>Scanning folders…</source>
+        <translation>正在扫描文件夹…</translation>
+    </message>
+    <message>
+        <source>Finishing…</source>
+        <translation>正在收尾…</translation>
+    </message>
+    <message>
+        <source>{done}/{total} files · {rate:.1f} chunks/s · {eta} left</source>
+        <translation>{done}/{total} 个文件 · 每秒 {rate:.1f} 个片段 · 剩余 {eta}</translation>
+    </message>
+    <message>
+        <source>{n} failed</source>
+        <translation>{n} 个失败</translation>
+    </message>
+    <message>
+        <source>Cancelled; run Re-index to finish.</source>
+        <translation>已取消；点击“重新索引”以完成。</translation>
+    </message>
+    <message>
+        <source>Done in {seconds:.1f} s: {added} added, {updated} updated, {removed} removed</source>
+        <translation>用时 {seconds:.1f} 秒完成：新增 {added} 个，更新 {updated} 个，移除 {removed} 个</translation>
+    </message>
+    <message>
+        <source>{skipped} skipped, {failed} failed (see Details)</source>
+        <translation>跳过 {skipped} 个，失败 {failed} 个（见详情）</translation>
+    </message>
+    <message>
+        <source>Indexing {name} failed: {error}</source>
+        <translation>为 {name} 建立索引失败：{error}</translation>
+    </message>
+    <message>
+        <source>Remove collection</source>
+        <translation>移除文档集</translation>
+    </message>
+    <message>
+        <source>Remove the collection {name} and its index? The files themselves are not touched.</source>
+        <translation>移除文档集 {name} 及其索引？文件本身不会被改动。</translation>
+    </message>
+    <message>
+        <source>{name} cannot be watched: {error}</source>
+        <translation>无法监视 {name}：{error}</translation>
+    </message>
+    <message>
+        <source>Updating {name} failed: {error}</source>
+        <translation>更新 {name} 失败：{error}</translation>
+    </message>
+    <message>
+        <source>Folders: {roots}</source>
+        <translation>文件夹：{roots}</translation>
+    </message>
+    <message>
+        <source>Every file was indexed without warnings.</source>
+        <translation>所有文件均已索引，没有警告。</translation>
+    </message>
+    <message>
+        <source>skipped</source>
+        <translation>已跳过</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>warning</source>
+        <translation>警告</translation>
+    </message>
+    <message>
+        <source>Details of {name}</source>
+        <translation>{name} 的详情</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>The translation file for this language is missing; run scripts/build_translations.py.</source>
+        <translation>缺少该语言的翻译文件；请运行 scripts/build_translations.py。</translation>
+    </message>
+    <message>
+        <source>Chat</source>
+        <translation>聊天</translation>
+    </message>
+    <message>
+        <source>Library</source>
+        <translation>资料库</translation>
+    </message>
+    <message>
+        <source>Models</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Cancel loading</source>
+        <translation>取消加载</translation>
+    </message>
+    <message>
+        <source>Dismiss</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Loading {name}…</source>
+        <translation>正在加载 {name}…</translation>
+    </message>
+    <message>
+        <source>{name} is loaded ({ms} ms). {offload}</source>
+        <translation>{name} 已加载（{ms} 毫秒）。{offload}</translation>
+    </message>
+    <message>
+        <source>Loading was cancelled; no model is loaded.</source>
+        <translation>已取消加载；当前没有加载模型。</translation>
+    </message>
+    <message>
+        <source>The model could not be loaded: {error}</source>
+        <translation>模型未能加载：{error}</translation>
+    </message>
+    <message>
+        <source>{name} · context {n_ctx} · {gpu}</source>
+        <translation>{name} · 上下文 {n_ctx} · {gpu}</translation>
+    </message>
+    <message>
+        <source>{n}/{total} layers on the GPU</source>
+        <translation>GPU 上 {n}/{total} 层</translation>
+    </message>
+    <message>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <source>No model loaded</source>
+        <translation>未加载模型</translation>
+    </message>
+</context>
+<context>
+    <name>MessageWidget</name>
+    <message>
+        <source>You</source>
+        <translation>你</translation>
+    </message>
+    <message>
+        <source>Assistant</source>
+        <translation>助手</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <source>Copy this message</source>
+        <translation>复制这条消息</translation>
+    </message>
+    <message>
+        <source>Edit</source>
+        <translation>编辑</translation>
+    </message>
+    <message>
+        <source>Edit this message and continue from it</source>
+        <translation>编辑这条消息并从这里继续</translation>
+    </message>
+    <message>
+        <source>Regenerate</source>
+        <translation>重新生成</translation>
+    </message>
+    <message>
+        <source>Answer again; this answer is kept as another version</source>
+        <translation>重新回答；这个回答会作为另一个版本保留</translation>
+    </message>
+    <message>
+        <source>Previous version</source>
+        <translation>上一个版本</translation>
+    </message>
+    <message>
+        <source>Next version</source>
+        <translation>下一个版本</translation>
+    </message>
+    <message>
+        <source>Save and send</source>
+        <translation>保存并发送</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>cut off</source>
+        <translation>被中断</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>not saved</source>
+        <translation>未保存</translation>
+    </message>
+    <message>
+        <source>writing…</source>
+        <translation>正在生成…</translation>
+    </message>
+    <message>
+        <source>{tokens} tokens · {speed} tok/s</source>
+        <translation>{tokens} 个词元 · {speed} 词元/秒</translation>
+    </message>
+    <message>
+        <source>No text was produced.</source>
+        <translation>没有生成任何文字。</translation>
+    </message>
+</context>
+<context>
+    <name>ModelsPage</name>
+    <message>
+        <source>Models</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Chat models Inglenook can load. Files you add stay where they are; downloads go to the data folder.</source>
+        <translation>Inglenook 可以加载的聊天模型。添加的文件保留在原位置；下载的模型存放在数据文件夹中。</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Built in</source>
+        <translation>内置</translation>
+    </message>
+    <message>
+        <source>File on disk</source>
+        <translation>本地文件</translation>
+    </message>
+    <message>
+        <source>Downloaded</source>
+        <translation>已下载</translation>
+    </message>
+    <message>
+        <source>Load</source>
+        <translation>加载</translation>
+    </message>
+    <message>
+        <source>Add GGUF file…</source>
+        <translation>添加 GGUF 文件…</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Context size (tokens)</source>
+        <translation>上下文长度（词元）</translation>
+    </message>
+    <message>
+        <source>CPU threads</source>
+        <translation>CPU 线程数</translation>
+    </message>
+    <message>
+        <source>automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>GPU layers</source>
+        <translation>GPU 层数</translation>
+    </message>
+    <message>
+        <source>Automatic (planner)</source>
+        <translation>自动（规划器）</translation>
+    </message>
+    <message>
+        <source>All layers</source>
+        <translation>全部层</translation>
+    </message>
+    <message>
+        <source>This many:</source>
+        <translation>指定层数：</translation>
+    </message>
+    <message>
+        <source>Save settings</source>
+        <translation>保存设置</translation>
+    </message>
+    <message>
+        <source>Download from Hugging Face</source>
+        <translation>从 Hugging Face 下载</translation>
+    </message>
+    <message>
+        <source>Repository, e.g. bartowski/SmolLM2-360M-Instruct-GGUF</source>
+        <translation>仓库，例如 bartowski/SmolLM2-360M-Instruct-GGUF</translation>
+    </message>
+    <message>
+        <source>List files</source>
+        <translation>列出文件</translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Paused downloads</source>
+        <translation>暂停的下载</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>Discard</source>
+        <translation>丢弃</translation>
+    </message>
+    <message>
+        <source>From {endpoint}. &lt;a href=&quot;settings&quot;&gt;Change the mirror in Settings&lt;/a&gt;.</source>
+        <translation>来源：{endpoint}。&lt;a href=&quot;settings&quot;&gt;在设置中更换镜像&lt;/a&gt;。</translation>
+    </message>
+    <message>
+        <source>Model settings</source>
+        <translation>模型设置</translation>
+    </message>
+    <message>
+        <source>Select a model to see its settings.</source>
+        <translation>选择一个模型以查看其设置。</translation>
+    </message>
+    <message>
+        <source>Settings for {name}</source>
+        <translation>{name} 的设置</translation>
+    </message>
+    <message>
+        <source>Checking what fits…</source>
+        <translation>正在检查内存是否足够…</translation>
+    </message>
+    <message>
+        <source>Fits on the GPU</source>
+        <translation>可完全放入 GPU</translation>
+    </message>
+    <message>
+        <source>Partly on the GPU ({n} of {total} layers)</source>
+        <translation>部分放入 GPU（{total} 层中的 {n} 层）</translation>
+    </message>
+    <message>
+        <source>Does not fit on the GPU: runs on the CPU</source>
+        <translation>GPU 放不下：在 CPU 上运行</translation>
+    </message>
+    <message>
+        <source>CPU only</source>
+        <translation>仅 CPU</translation>
+    </message>
+    <message>
+        <source>about {gpu} on the GPU, {cpu} in RAM</source>
+        <translation>GPU 约 {gpu}，内存约 {cpu}</translation>
+    </message>
+    <message>
+        <source>about {cpu} in RAM</source>
+        <translation>内存约 {cpu}</translation>
+    </message>
+    <message>
+        <source>Saved. The settings apply the next time {name} is loaded.</source>
+        <translation>已保存。下次加载 {name} 时生效。</translation>
+    </message>
+    <message>
+        <source>Choose a GGUF model</source>
+        <translation>选择 GGUF 模型</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf);;All files (*)</source>
+        <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Added {name}.</source>
+        <translation>已添加 {name}。</translation>
+    </message>
+    <message>
+        <source>Remove model</source>
+        <translation>移除模型</translation>
+    </message>
+    <message>
+        <source>Remove {name} from the list?</source>
+        <translation>从列表中移除 {name}？</translation>
+    </message>
+    <message>
+        <source>Remove and delete the file</source>
+        <translation>移除并删除文件</translation>
+    </message>
+    <message>
+        <source>Asking the Hub…</source>
+        <translation>正在查询 Hub…</translation>
+    </message>
+    <message>
+        <source>This repository has no GGUF files.</source>
+        <translation>这个仓库没有 GGUF 文件。</translation>
+    </message>
+    <message>
+        <source>Starting {file}…</source>
+        <translation>正在开始下载 {file}…</translation>
+    </message>
+    <message>
+        <source>{file}: {done} of {total} · {rate}/s</source>
+        <translation>{file}：{done} / {total} · {rate}/秒</translation>
+    </message>
+    <message>
+        <source>resumed at {size}</source>
+        <translation>从 {size} 处继续</translation>
+    </message>
+    <message>
+        <source>Downloaded and verified {name}.</source>
+        <translation>已下载并校验 {name}。</translation>
+    </message>
+    <message>
+        <source>{name} is ready: load it here or pick it in the chat.</source>
+        <translation>{name} 已就绪：可在这里加载，或在聊天页选择它。</translation>
+    </message>
+    <message>
+        <source>Cancelled. The part already downloaded is kept: resume it below.</source>
+        <translation>已取消。已下载的部分会保留：可在下方继续下载。</translation>
+    </message>
+    <message>
+        <source>The download stopped. Anything already downloaded is kept.</source>
+        <translation>下载已中断。已下载的部分会保留。</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDrawer</name>
+    <message>
+        <source>Conversation settings</source>
+        <translation>对话设置</translation>
+    </message>
+    <message>
+        <source>Preset</source>
+        <translation>预设</translation>
+    </message>
+    <message>
+        <source>System prompt</source>
+        <translation>系统提示词</translation>
+    </message>
+    <message>
+        <source>Leave empty to use the preset&apos;s or the default system prompt.</source>
+        <translation>留空则使用预设的或默认的系统提示词。</translation>
+    </message>
+    <message>
+        <source>Sampling</source>
+        <translation>采样参数</translation>
+    </message>
+    <message>
+        <source>Temperature</source>
+        <translation>温度</translation>
+    </message>
+    <message>
+        <source>Top P</source>
+        <translation>Top P</translation>
+    </message>
+    <message>
+        <source>Top K</source>
+        <translation>Top K</translation>
+    </message>
+    <message>
+        <source>Min P</source>
+        <translation>Min P</translation>
+    </message>
+    <message>
+        <source>Repeat penalty</source>
+        <translation>重复惩罚</translation>
+    </message>
+    <message>
+        <source>Max tokens</source>
+        <translation>最大词元数</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>随机种子</translation>
+    </message>
+    <message>
+        <source>random</source>
+        <translation>随机</translation>
+    </message>
+    <message>
+        <source>off</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Reset to defaults</source>
+        <translation>恢复默认值</translation>
+    </message>
+    <message>
+        <source>Higher is more varied, 0 always picks the likeliest word.</source>
+        <translation>越高越多样；为 0 时总是选择最可能的词。</translation>
+    </message>
+    <message>
+        <source>No preset</source>
+        <translation>无预设</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsPage</name>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Appearance</source>
+        <translation>外观</translation>
+    </message>
+    <message>
+        <source>Theme</source>
+        <translation>主题</translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation>浅色</translation>
+    </message>
+    <message>
+        <source>Dark</source>
+        <translation>深色</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>Font size (points)</source>
+        <translation>字号（磅）</translation>
+    </message>
+    <message>
+        <source>Models</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>CPU threads</source>
+        <translation>CPU 线程数</translation>
+    </message>
+    <message>
+        <source>automatic ({n})</source>
+        <translation>自动（{n}）</translation>
+    </message>
+    <message>
+        <source>Used when a model is loaded; a model&apos;s own setting on the Models page wins. More threads than physical cores is usually slower.</source>
+        <translation>加载模型时使用；模型页中单个模型的设置优先。线程数超过物理核心数通常会更慢。</translation>
+    </message>
+    <message>
+        <source>Downloads</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <source>Hub address</source>
+        <translation>Hub 地址</translation>
+    </message>
+    <message>
+        <source>Use a mirror</source>
+        <translation>使用镜像</translation>
+    </message>
+    <message>
+        <source>Leave empty for Hugging Face. Where it is slow or blocked, a mirror such as {mirror} works the same way.</source>
+        <translation>留空则使用 Hugging Face。访问缓慢或受限时，可使用 {mirror} 等镜像，用法相同。</translation>
+    </message>
+    <message>
+        <source>Data folder</source>
+        <translation>数据文件夹</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>打开</translation>
+    </message>
+    <message>
+        <source>Change…</source>
+        <translation>更改…</translation>
+    </message>
+    <message>
+        <source>Chats, settings and downloaded models are kept here.</source>
+        <translation>对话、设置和下载的模型都保存在这里。</translation>
+    </message>
+    <message>
+        <source>It is set by the INGLENOOK_HOME environment variable.</source>
+        <translation>它由环境变量 INGLENOOK_HOME 指定。</translation>
+    </message>
+    <message>
+        <source>From the next start: {path}.</source>
+        <translation>下次启动起使用：{path}。</translation>
+    </message>
+    <message>
+        <source>Choose the data folder</source>
+        <translation>选择数据文件夹</translation>
+    </message>
+    <message>
+        <source>Inglenook will use {path} from the next start. Your chats so far stay in {old}; copy inglenook.db over to take them along.</source>
+        <translation>Inglenook 下次启动时将使用 {path}。之前的对话仍保存在 {old}；如需带走，请把 inglenook.db 复制过去。</translation>
+    </message>
+</context>
+<context>
+    <name>SourcesBlock</name>
+    <message>
+        <source>1 source</source>
+        <translation>1 个出处</translation>
+    </message>
+    <message>
+        <source>{n} sources</source>
+        <translation>{n} 个出处</translation>
+    </message>
+    <message>
+        <source>page {page}</source>
+        <translation>第 {page} 页</translation>
+    </message>
+    <message>
+        <source>{path} no longer exists; re-index the collection it came from.</source>
+        <translation>{path} 已不存在；请重新索引它所在的文档集。</translation>
+    </message>
+    <message>
+        <source>No application could open {path}.</source>
+        <translation>没有应用程序能打开 {path}。</translation>
+    </message>
+</context>
+<context>
+    <name>WelcomePage</name>
+    <message>
+        <source>Welcome to Inglenook</source>
+        <translation>欢迎使用 Inglenook</translation>
+    </message>
+    <message>
+        <source>Chat with AI models that run entirely on this computer. Nothing you type leaves it.</source>
+        <translation>与完全在这台电脑上运行的 AI 模型聊天。你输入的内容不会离开这台电脑。</translation>
+    </message>
+    <message>
+        <source>Start with the built-in model</source>
+        <translation>从内置模型开始</translation>
+    </message>
+    <message>
+        <source>SmolLM2 135M Instruct comes with Inglenook: small and quick, good for trying things out.</source>
+        <translation>Inglenook 自带 SmolLM2 135M Instruct：小巧快速，适合上手体验。</translation>
+    </message>
+    <message>
+        <source>Start chatting</source>
+        <translation>开始聊天</translation>
+    </message>
+    <message>
+        <source>Use a model file you have</source>
+        <translation>使用已有的模型文件</translation>
+    </message>
+    <message>
+        <source>Any GGUF chat model on this computer, for example one downloaded for another app.</source>
+        <translation>这台电脑上的任意 GGUF 聊天模型，例如为其他应用下载的模型。</translation>
+    </message>
+    <message>
+        <source>Choose a GGUF file…</source>
+        <translation>选择 GGUF 文件…</translation>
+    </message>
+    <message>
+        <source>Download a model</source>
+        <translation>下载模型</translation>
+    </message>
+    <message>
+        <source>Get a GGUF from Hugging Face or a mirror of it. Interrupted downloads resume.</source>
+        <translation>从 Hugging Face 或其镜像获取 GGUF 模型。中断的下载可以续传。</translation>
+    </message>
+    <message>
+        <source>Open the model manager</source>
+        <translation>打开模型管理</translation>
+    </message>
+    <message>
+        <source>The built-in model is not installed. Run scripts/setup.sh, or use one of the other options.</source>
+        <translation>内置模型未安装。请运行 scripts/setup.sh，或选择其他方式。</translation>
+    </message>
+    <message>
+        <source>You can switch models at any time from the chat page.</source>
+        <translation>你随时可以在聊天页切换模型。</translation>
+    </message>
+    <message>
+        <source>Choose a GGUF model</source>
+        <translation>选择 GGUF 模型</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf);;All files (*)</source>
+        <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
+    </message>
+</context>
+</TS>

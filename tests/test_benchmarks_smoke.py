@@ -1,0 +1,55 @@
+"""The three knowledge benchmarks run end to end in their --quick mode and print their figure lines.
+
+They use the real embedder and LanceDB, so they are slow (each well under a minute on an idle machine);
+the figures themselves are not checked, only that every measurement was made and reported.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(script: str, home: Path) -> str:
+    env = {**os.environ, "INGLENOOK_HOME": str(home)}
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    return proc.stdout
+
+
+def test_eval_retrieval_quick(data_home):
+    out = _run("eval_retrieval.py", data_home)
+    assert re.search(r"^\s+200 -\s+vector\s+\|\s+[01]\.\d{3}", out, re.M)
+    for label in ("fulltext", "hybrid 1:1", "hybrid default"):
+        assert re.search(rf"^\s+200 (jieba|bigram)\s+{label}\s+\|\s+[01]\.\d{{3}}", out, re.M), label
+    assert "answer passages split by chunking: 0" in out
+    assert "hybrid + rerank: not measured" in out
+    assert re.search(r"^RECOMMENDED: segmenter=\w+ chunk_tokens=\d+ weights\(vector:fulltext\)=", out, re.M)
+    assert re.search(r"^BEST hybrid default .* hit@5 [01]\.\d{3} .* MRR@10 [01]\.\d{3}", out, re.M)
+
+
+def test_bench_index_quick(data_home):
+    out = _run("bench_index.py", data_home)
+    assert re.search(r"^embedding only :\s+\d+\.\d passages/s", out, re.M)
+    assert re.search(r"^end to end     :\s+\d+\.\d passages/s", out, re.M)
+    assert re.search(r"^RATIO end-to-end / embedding-only: \d+\.\d\d", out, re.M)
+    assert re.search(r"^REINDEX unchanged 200 files .*: \d+\.\d\d s", out, re.M)
+
+
+def test_bench_search_quick(data_home):
+    out = _run("bench_search.py", data_home)
+    assert re.search(r"^TABLE 5000 rows built from 300 distinct passages embedded for real", out, re.M)
+    assert re.search(r"^ANN IVF_FLAT .* build +\d+\.\d s, recall@10 [01]\.\d{3}", out, re.M)
+    for mode in ("vector", "fulltext", "hybrid"):
+        assert re.search(rf"^  {mode}\s+p50\s+\d+\.\d ms\s+p95\s+\d+\.\d ms", out, re.M), mode
+    assert "hybrid + rerank: not measured" in out

@@ -1,0 +1,117 @@
+"""The Library page, driven like a user would: a real folder, the real indexer (LanceDB, embeddings),
+the real bundled model answering from it, offscreen widgets. Only QDesktopServices.openUrl is
+replaced (nothing can open files here) to record what would be opened."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QDropEvent
+
+from desktop_app.main_window import MainWindow
+from engine.bundled import DEFAULT_CHAT_MODEL
+
+pytestmark = pytest.mark.slow
+TIMEOUT_MS = 180_000  # the CI machine is small and shared
+
+
+@pytest.fixture(autouse=True)
+def own_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("INGLENOOK_CONFIG_DIR", str(tmp_path / "config"))
+
+
+@pytest.fixture
+def window(qtbot):
+    window = MainWindow(restore=False)
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    window.close()
+
+
+def make_documents(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "lighthouse.md").write_text(
+        "# The Lighthouse\n\nThe lighthouse keeper on Varne Point lights the lamp at dusk. "
+        "The lamp of Varne Point is fed with whale oil and can be seen for eighteen miles.\n", encoding="utf-8")
+    (folder / "bread.txt").write_text(
+        "Sourdough bread needs a starter of flour and water, fed daily, and a long cold proof.\n", encoding="utf-8")
+    (folder / "tides.md").write_text(
+        "# Tides\n\nSpring tides happen near the full and new moon, when the sun and moon pull together.\n",
+        encoding="utf-8")
+    (folder / "ropes.txt").write_text("A bowline makes a fixed loop at the end of a rope.\n", encoding="utf-8")
+    return folder
+
+
+def drop(page, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    page.dropEvent(event)
+
+
+def test_collection_indexed_then_cited_in_chat_then_removed(qtbot, window, tmp_path, monkeypatch):
+    c = window.controller
+    c.load_model(DEFAULT_CHAT_MODEL)  # loads while the folder is indexed
+    page = window.library
+    window.show_page("library")
+    docs = make_documents(tmp_path / "Harbour notes")
+
+    progress = []
+    page.index_progress.connect(lambda name, p: progress.append((name, p.phase, p.files_done, p.files_total)))
+    with qtbot.waitSignal(page.index_finished, timeout=TIMEOUT_MS) as finished:
+        drop(page, [docs])  # as if the folder were dropped on the page
+    name, summary = finished.args
+    assert name == "Harbour notes" and summary is not None and summary.added == 4 and not summary.failed
+    qtbot.waitUntil(lambda: not page.workers, timeout=10_000)
+    assert any(phase == "indexing" for _n, phase, _d, _t in progress)
+    assert any(total == 4 for _n, _phase, _done, total in progress)
+    row = [page.table.item(0, col).text() for col in range(page.COLUMNS)]
+    assert row[0] == "Harbour notes" and row[1] == str(docs) and row[2] == "4" and int(row[3]) >= 4
+    assert row[4] == "0" and row[5] == "0" and row[6] != "never" and "Done" in row[7]
+    assert "Every file was indexed" in page.details_text(name)
+
+    # the chat uses the collection: the picker next to the model, then a real answer with sources
+    window.show_page("chat")
+    window.chat_collections.fill_menu()
+    action = next(a for a in window.chat_collections.menu.actions() if a.text() == name)
+    action.trigger()
+    assert page.selected_collections() == [name] and c.setting("state.collections") == [name]
+    assert name in window.chat_collections.button.text()
+    qtbot.waitUntil(lambda: c.loading is None and c.loaded_entry is not None, timeout=TIMEOUT_MS)
+    window.chat.drawer.fields["max_tokens"].setValue(6)
+    page.k = 2  # a short grounded prompt keeps the answer quick on a small CPU
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    assert c.send("How far can the lamp of Varne Point be seen?")
+    qtbot.waitUntil(lambda: not c.busy, timeout=TIMEOUT_MS)
+    assert c.store.get_conversation(c.conversation_id).extra["collections"] == [name]
+    block = window.chat.view.widgets[-1].sources_block
+    assert block is not None and block.items
+    qtbot.mouseClick(block.toggle, Qt.MouseButton.LeftButton)
+    assert "lighthouse.md" in block.items[0].text()
+    block.items[0].linkActivated.emit("open")
+    assert opened and opened[0].toLocalFile() == str(docs / "lighthouse.md")
+
+    # a folder that cannot be read: a message, nothing added, the page keeps working
+    window.show_page("library")
+    assert page.add_paths([tmp_path / "missing"]) is None
+    assert "missing" in page.message.text() and page.message.isVisible()
+    assert page.names() == [name]
+
+    # watching: a new file is indexed by the watcher without asking
+    page.select(name)
+    page.watch_box.click()
+    qtbot.waitUntil(lambda: name in page.watchers, timeout=30_000)
+    assert page.watch_box.isChecked()
+    with qtbot.waitSignal(page._watch_event, timeout=60_000):
+        (docs / "knots.md").write_text("# Knots\n\nA clove hitch holds a rope to a post.\n", encoding="utf-8")
+    qtbot.waitUntil(lambda: page.table.item(0, 2).text() == "5", timeout=10_000)
+
+    # remove: the collection goes, from the chat's choice too; the files stay
+    assert page.remove(name, confirm=False)
+    assert page.names() == [] and page.selected_collections() == []
+    assert (docs / "lighthouse.md").exists() and page.empty.isVisibleTo(page)
