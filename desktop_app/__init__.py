@@ -9,6 +9,9 @@ The window is presentation and wiring only; the core (``engine``, ``knowledge``)
 * ``qt_models``      Qt item models as thin read-only adapters over ``HistoryStore`` / ``ModelRegistry``
 * ``chat_page``      conversation list, model picker, composer, conversation settings, status line
 * ``chat_view``      the messages; incremental streaming render; sources under answers
+* ``lora_control``   ``LoraControl`` (``controller.lora``): a conversation's LoRA styles, add/convert/train adapters
+* ``lora_panel``     the "Styles (LoRA)" rows (checkbox + scale slider) in the conversation settings
+* ``training_dialog``  training a style: settings, progress, live loss chart, cancel
 * ``markdown_render``  Markdown to Qt rich text, Pygments highlighting, streaming-safe blocks
 * ``welcome_page``, ``models_page``, ``settings_page``, ``library_page`` (placeholder + seam)
 * ``theme``, ``i18n``, ``locations``, ``widgets``

@@ -31,8 +31,10 @@ from PySide6.QtWidgets import (
 from desktop_app.chat_view import ChatView
 from desktop_app.controller import AppController
 from desktop_app.i18n import current_language
+from desktop_app.lora_panel import LoraPanel
 from desktop_app.qt_models import ConversationListModel, ModelListModel
 from desktop_app.theme import current_theme, markdown_palette
+from desktop_app.training_dialog import TrainingDialog
 from desktop_app.widgets import Page, muted
 from engine.errors import HistoryError
 from engine.events import ContextNotice, Finished
@@ -142,7 +144,12 @@ class SettingsDrawer(QFrame):
         self.reset_button = QPushButton()
         self.reset_button.clicked.connect(self._reset)
         layout.addWidget(self.reset_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addSpacing(10)
+        self.lora = LoraPanel(controller)
+        self.lora.train_requested.connect(self.open_training)
+        layout.addWidget(self.lora)
         layout.addStretch(1)
+        self.training_dialog: TrainingDialog | None = None
         scroll.setWidget(inner)
         outer.addWidget(scroll)
         self._loading = False
@@ -167,6 +174,7 @@ class SettingsDrawer(QFrame):
         self.fields["top_k"].setSpecialValueText(self.tr("off"))
         self.reset_button.setText(self.tr("Reset to defaults"))
         self.fields["temperature"].setToolTip(self.tr("Higher is more varied, 0 always picks the likeliest word."))
+        self.lora.retranslate()
         self.load()
 
     def load(self) -> None:
@@ -186,6 +194,7 @@ class SettingsDrawer(QFrame):
             self.system.setPlainText(system or "")
             self._show_params(params)
             self._update_hint()
+            self.lora.conversation_changed()
         finally:
             self._loading = False
 
@@ -227,6 +236,20 @@ class SettingsDrawer(QFrame):
             if timer.isActive():
                 timer.stop()
                 save()
+        self.lora.flush()
+
+    def open_training(self) -> TrainingDialog:
+        """The training dialog (one at a time; it stays open while it trains)."""
+        if self.training_dialog is None:
+            self.training_dialog = TrainingDialog(self.controller, self.window())
+            self.training_dialog.destroyed.connect(self._training_dialog_gone)
+        self.training_dialog.show()
+        self.training_dialog.raise_()
+        self.training_dialog.activateWindow()
+        return self.training_dialog
+
+    def _training_dialog_gone(self) -> None:
+        self.training_dialog = None
 
 
 class ChatPage(Page):
@@ -285,9 +308,17 @@ class ChatPage(Page):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         top = QFrame()
-        top_row = QHBoxLayout(top)
-        self.top_row = top_row  # the main window adds the Library's collection picker here
-        top_row.setContentsMargins(16, 10, 16, 6)
+        top_rows = QVBoxLayout(top)
+        top_rows.setContentsMargins(16, 10, 16, 6)
+        top_rows.setSpacing(6)
+        top_row = QHBoxLayout()
+        self.top_row = top_row
+        # A second row for what the chat reads from, so the model row never squeezes it: the main window
+        # adds the Library's collection picker here.
+        self.context_row = QHBoxLayout()
+        self.context_row.addStretch(1)
+        top_rows.addLayout(top_row)
+        top_rows.addLayout(self.context_row)
         self.model_label = QLabel()
         self.picker = QComboBox()
         self.picker.setModel(models)

@@ -145,6 +145,18 @@ class SourcesBlock(QWidget):
         return True
 
 
+def _describe_styles(choices: Any) -> str:
+    """``pirate ×1, formal ×0.5`` from a reply's stored ``extra["lora"]``."""
+    parts = []
+    for choice in choices if isinstance(choices, list) else []:
+        if isinstance(choice, dict) and choice.get("name"):
+            try:
+                parts.append(f"{choice['name']} ×{float(choice.get('scale', 1.0)):g}")
+            except (TypeError, ValueError):
+                parts.append(str(choice["name"]))
+    return ", ".join(parts)
+
+
 class MessageWidget(QFrame):
     """One message: header with actions, the rendered body, sources and timings."""
 
@@ -286,12 +298,15 @@ class MessageWidget(QFrame):
             self.prev_button.setEnabled(index > 0)
             self.next_button.setEnabled(index < len(self.siblings) - 1)
         timings = self.message.timings or {}
+        parts = []
         if not user and timings and not self.streaming:
-            self.footer.setText(self.tr("{tokens} tokens · {speed} tok/s").format(
+            parts.append(self.tr("{tokens} tokens · {speed} tok/s").format(
                 tokens=timings.get("completion_tokens", 0), speed=f"{timings.get('tokens_per_s', 0):.1f}"))
-            self.footer.show()
-        else:
-            self.footer.hide()
+        styles = self.message.extra.get("lora") if not user and not self.streaming else None
+        if styles:  # the LoRA adapters that wrote this reply
+            parts.append(self.tr("style: {names}").format(names=_describe_styles(styles)))
+        self.footer.setText(" · ".join(parts))
+        self.footer.setVisible(bool(parts))
 
     # --------------------------------------------------------------- content
     def set_message(self, message: StoredMessage) -> None:

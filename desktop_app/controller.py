@@ -19,6 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
+from desktop_app.lora_control import LoraControl
 from desktop_app.workers import DownloadWorker, ReplyWorker, Task
 from engine.errors import HistoryError, InglenookError, LoadCancelled
 from engine.events import Finished
@@ -103,12 +104,15 @@ class AppController(QObject):
         # (``knowledge.answer.DocumentAugmenter``) or None; applied to every session the window opens
         self.augmenter_factory: Callable[[ChatSession], Any] | None = None
         self._tasks: set[Task] = set()
+        # held by a worker thread while it applies adapters or starts a reply (never by the GUI thread)
+        self.adapters_lock = threading.Lock()
         self.closed = False
         self._load_cancel = threading.Event()
         self._load_token = 0
         self._load_fraction = self._shown_fraction = 0.0
         self._progress_timer = QTimer(self, interval=50, timeout=self._poll_load_progress)
         self._load_done_from_thread.connect(self._on_load_done)
+        self.lora = LoraControl(self)
 
     # ------------------------------------------------------------------ settings
     def setting(self, key: str) -> Any:
@@ -420,9 +424,12 @@ class AppController(QObject):
         if self.session is None:
             try:
                 params = SamplingParams().updated(**self.draft.get("params", {}))
-                self.session = self._attach(ChatSession(
+                session = ChatSession(
                     self.host, self.store, model_name=self.loaded_entry.name if self.loaded_entry else None,
-                    preset=self.draft.get("preset"), system_prompt=self.draft.get("system_prompt"), params=params))
+                    preset=self.draft.get("preset"), system_prompt=self.draft.get("system_prompt"), params=params)
+                if self.draft.get("lora"):  # the styles chosen for the new chat (applied when the reply starts)
+                    self.store.update_conversation(session.conversation_id, extra={"lora": self.draft["lora"]})
+                self.session = self._attach(session)
             except InglenookError as exc:
                 self.reply_failed.emit(str(exc), False)
                 return False
@@ -454,7 +461,14 @@ class AppController(QObject):
             self.reply_worker.cancel()
 
     def _start_reply(self, start: Callable) -> bool:
-        worker = ReplyWorker(self.session, start, parent=self)
+        lock, lora = self.adapters_lock, self.lora
+
+        def locked_start():  # an adapter change in flight finishes first (see lora_control)
+            lora.wait_settled()
+            with lock:
+                return start()
+
+        worker = ReplyWorker(self.session, locked_start, parent=self)
         worker.began.connect(self._on_began)
         worker.delta.connect(self.reply_delta)
         worker.notice.connect(self.reply_notice)
@@ -601,11 +615,13 @@ class AppController(QObject):
             return
         self.closed = True
         self._load_cancel.set()
+        self.lora.shutdown(wait=False)  # cancels training, lets a reply waiting for a style change go on
         workers = [w for w in (self.reply_worker, self.download_worker) if w is not None]
         for worker in workers:
             worker.cancel()
         for worker in workers:
             worker.wait(15_000)
+        self.lora.shutdown()
         for task in list(self._tasks):
             task.wait(15_000)
         try:

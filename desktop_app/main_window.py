@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         self.chat = ChatPage(c, self.models)
         self.library = LibraryPage(c)
         self.chat_collections = ChatCollections(self.library)
-        self.chat.top_row.insertWidget(3, self.chat_collections)  # after the model picker and its state
+        self.chat.context_row.insertWidget(0, self.chat_collections)  # under the model picker
         self.models_page = ModelsPage(c, self.models)
         self.settings = SettingsPage(c)
         self.pages = {"welcome": self.welcome, "chat": self.chat, "library": self.library,

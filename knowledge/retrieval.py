@@ -10,8 +10,10 @@ the same file copied twice) are collapsed so the top k carry k different pieces 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from knowledge.catalog import Catalog, Collection
@@ -100,6 +102,18 @@ def _where(options: SearchOptions) -> str | None:
     return " AND ".join(parts) or None
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _search_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fulltext-search")
+        return _pool
+
+
 _COLUMNS = ["id", "file_id", "path", "kind", "text", "page", "heading", "start", "end"]
 
 
@@ -130,16 +144,29 @@ class Retriever:
         return fused[: options.k]
 
     def _rankings(self, collection: Collection, table, query: str, options: SearchOptions):
+        """The vector and full-text rankings. In hybrid mode the full-text search runs on a helper thread
+        while this one embeds the query and searches the vectors (both wait mostly in native code), so
+        a hybrid search costs about the slower of the two instead of their sum."""
         where = _where(options)
         out = []
+        fulltext = None
+        if options.mode == "hybrid":
+            fulltext = _search_pool().submit(self._fulltext, collection, table, query, options.candidates, where)
         if options.mode in ("hybrid", "vector"):
             embedder = self._embedder or get_embedder(collection.setting("embedder"))
             weight = options.vector_weight
             if options.cjk_vector_weight is not None and not embedder.spec.multilingual and mostly_cjk(query):
                 weight = options.cjk_vector_weight
-            out.append((weight, self._vector(collection, table, embedder.embed_query(query),
-                                             options.candidates, where)))
-        if options.mode in ("hybrid", "fulltext"):
+            try:
+                out.append((weight, self._vector(collection, table, embedder.embed_query(query),
+                                                 options.candidates, where)))
+            except BaseException:
+                if fulltext is not None:
+                    fulltext.cancel()
+                raise
+        if fulltext is not None:
+            out.append((options.fulltext_weight, fulltext.result()))
+        elif options.mode == "fulltext":
             out.append((options.fulltext_weight, self._fulltext(collection, table, query, options.candidates, where)))
         return out
 

@@ -8,6 +8,10 @@ Needs (Debian/Ubuntu): apt-get install -y xvfb libxcb-icccm4 libxcb-keysyms1 fon
 the Chinese screens show boxes). Each language gets a fresh data folder with a demo conversation
 (canned text, so the screens show Markdown, code and sources) plus, in English, one live reply
 from the bundled model so the status line shows real figures.
+
+The conversation settings show two demo LoRA styles (small random GGUF adapters written here with
+numpy, no torch), one switched on. The training dialog is not trained for real: its loss chart is a
+replayed, made-up progress sequence shaped like a real run (``replay_training``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SCREENS = ("welcome", "chat", "chat-settings", "models", "settings", "library")
+SCREENS = ("welcome", "chat", "chat-settings", "training", "models", "settings", "library")
+DEMO_STYLES = (("pirate", 8, ("attn_q", "attn_v"), 0.8), ("formal", 16, ("attn_q", "attn_k", "attn_v"), None))
 SIZE = (1280, 800)
 
 DEMO = {
@@ -91,6 +96,73 @@ def start_xvfb() -> tuple[subprocess.Popen, str]:
     raise SystemExit("Xvfb did not start")
 
 
+def demo_adapter(path: Path, base, *, rank: int, kinds: tuple[str, ...], seed: int) -> Path:
+    """A small GGUF LoRA adapter for ``base`` (random, weak matrices): enough to show in the Styles panel."""
+    import numpy as np
+
+    from engine.lora_convert import write_adapter_gguf
+
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for tensor in base.tensors:
+        parts = tensor.name.split(".")
+        if len(tensor.shape) == 2 and len(parts) == 4 and parts[0] == "blk" and parts[2] in kinds:
+            n_in, n_out = tensor.shape
+            a = (rng.standard_normal((rank, n_in)) / np.sqrt(n_in)).astype(np.float32)
+            b = (rng.standard_normal((n_out, rank)) * 0.01).astype(np.float32)
+            pairs.append((tensor.name, a, b))
+    return write_adapter_gguf(path, architecture=base.architecture, alpha=2.0 * rank, pairs=pairs,
+                              name=path.stem, base_model=base.name)
+
+
+def seed_styles(home: Path, store) -> None:
+    from engine.bundled import DEFAULT_CHAT_MODEL, find_bundled
+    from engine.gguf import read_gguf
+    from engine.lora import LoraRegistry
+
+    base = read_gguf(find_bundled(DEFAULT_CHAT_MODEL, verify=False).path)
+    registry = LoraRegistry(store.db)
+    for n, (name, rank, kinds, _scale) in enumerate(DEMO_STYLES):
+        path = demo_adapter(home / "loras" / f"{name}.gguf", base, rank=rank, kinds=kinds, seed=n)
+        registry.add(path, name, source="trained")
+
+
+def replay_training(dialog, language: str) -> None:
+    """Fill the training dialog from a made-up progress sequence shaped like a real run (48 steps, a
+    check every 8): this is a replay for the screenshot, nothing is trained."""
+    import math
+    import random
+
+    from engine.lora_train import TrainProgress, TrainResult
+
+    dialog.path.setText("/home/me/Documents/" + ("pirate-examples.jsonl" if language == "en" else "海盗风格示例.jsonl"))
+    dialog.name.setText("pirate")
+    rng = random.Random(7)
+    total, per_step = 48, 3.9
+
+    def val(step: int) -> float:
+        return 1.18 + 1.25 * math.exp(-step / 13)
+
+    history = [TrainProgress("loading", message="reading the base model"),
+               TrainProgress("training", 0, total, val_loss=val(0), best_val_loss=val(0), elapsed_s=6.0)]
+    best = val(0)
+    for step in range(1, total + 1):
+        loss = 1.05 + 1.45 * math.exp(-step / 11) + rng.uniform(-0.12, 0.12)
+        common = dict(step=step, total_steps=total, epoch=3 * step / total, train_loss=loss,
+                      elapsed_s=6 + per_step * step, eta_s=per_step * (total - step))
+        if step % 8 == 0:
+            best = min(best, val(step))
+            history.append(TrainProgress("evaluating", val_loss=val(step), best_val_loss=best, **common))
+        else:
+            history.append(TrainProgress("training", best_val_loss=best, **common))
+    history.append(TrainProgress("exporting", total, total, best_val_loss=best, message="writing the GGUF adapter"))
+    for event in history:
+        dialog.show_progress(event)
+    dialog.show_result(TrainResult(name="pirate", path=Path("pirate.gguf"), n_train=108, n_val=12, steps=total,
+                                   total_steps=total, initial_val_loss=val(0), best_val_loss=best,
+                                   stopped_early=False, truncated=0, bf16=False, wall_s=6 + per_step * total))
+
+
 def seed(language: str, home: Path) -> None:
     """A demo history: a few conversations, one with Markdown and code, one answer with sources."""
     from engine.history import HistoryStore
@@ -113,9 +185,12 @@ def seed(language: str, home: Path) -> None:
     for n, (name, page, heading, snippet) in enumerate(demo["sources"], start=1):
         (docs / name).write_text(snippet, encoding="utf-8")
         sources.append({"n": n, "path": str(docs / name), "page": page, "heading": heading, "snippet": snippet})
+    styles = [{"name": name, "scale": scale} for name, _rank, _kinds, scale in DEMO_STYLES if scale]
     store.add_message(conversation.id, "assistant", demo["answer2"], model="SmolLM2 135M Instruct",
-                      timings={"completion_tokens": 41, "tokens_per_s": 121.0}, extra={"sources": sources})
+                      timings={"completion_tokens": 41, "tokens_per_s": 121.0},
+                      extra={"sources": sources, "lora": styles})
     store.set_setting("state.last_conversation", conversation.id)
+    seed_styles(home, store)
     store.close()
     part = home / "models" / "bartowski__SmolLM2-360M-Instruct-GGUF" / "SmolLM2-360M-Instruct-Q4_K_M.gguf.part"
     part.parent.mkdir(parents=True, exist_ok=True)
@@ -139,7 +214,7 @@ def shoot(app, window, path: Path) -> None:
 
 
 def run(out: Path, languages: list[str], themes: list[str]) -> list[Path]:
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QScrollArea
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("Inglenook")
@@ -171,6 +246,14 @@ def run(out: Path, languages: list[str], themes: list[str]) -> list[Path]:
             deadline = time.monotonic() + 180
             while c.busy and time.monotonic() < deadline:
                 settle(app, 0.05)
+        # the demo conversation's style, switched on after the live reply (which is the plain model's)
+        from engine.lora import AdapterChoice
+
+        c.lora.set_choices([AdapterChoice(name, scale) for name, _rank, _kinds, scale in DEMO_STYLES if scale])
+        deadline = time.monotonic() + 60
+        while c.lora.pending and time.monotonic() < deadline:
+            settle(app, 0.05)
+        window.notice.hide()
         models_page = window.models_page
         models_page.repo.setText("bartowski/SmolLM2-360M-Instruct-GGUF")
         for theme in themes:
@@ -179,6 +262,19 @@ def run(out: Path, languages: list[str], themes: list[str]) -> list[Path]:
             window.apply_appearance()
             window.notice.hide()
             for screen in SCREENS:
+                if screen == "training":
+                    window.show_page("chat")
+                    dialog = window.chat.drawer.open_training()
+                    replay_training(dialog, language)
+                    dialog.resize(660, max(780, dialog.sizeHint().height()))
+                    dialog.move(window.x() + 320, window.y() + 40)
+                    settle(app, 0.5)
+                    path = out / f"{screen}-{theme}-{language.split('_')[0]}.png"
+                    shoot(app, dialog, path)
+                    written.append(path)
+                    dialog.close()
+                    settle(app, 0.2)
+                    continue
                 window.chat.settings_button.setChecked(screen == "chat-settings")
                 window.show_page("chat" if screen.startswith("chat") else screen)
                 if screen.startswith("chat"):
@@ -189,6 +285,9 @@ def run(out: Path, languages: list[str], themes: list[str]) -> list[Path]:
                             widget.sources_block.toggle.setChecked(True)
                     settle(app, 0.2)
                     view.scroll_to_bottom()
+                if screen == "chat-settings":  # scrolled so the Styles panel shows in full
+                    drawer = window.chat.drawer
+                    drawer.findChild(QScrollArea).ensureWidgetVisible(drawer.lora, 0, 0)
                 if screen == "models":
                     models_page.table.selectRow(0)
                     settle(app, 1.0)

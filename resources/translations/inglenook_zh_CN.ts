@@ -410,6 +410,191 @@
     </message>
 </context>
 <context>
+    <name>LoraControl</name>
+    <message>
+        <source>The file {path} is gone.</source>
+        <translation>文件 {path} 已不存在。</translation>
+    </message>
+    <message>
+        <source>{path} is registered already, as {name}.</source>
+        <translation>{path} 已经登记过了，名称为 {name}。</translation>
+    </message>
+    <message>
+        <source>{path} cannot be added: {error}</source>
+        <translation>无法添加 {path}：{error}</translation>
+    </message>
+    <message>
+        <source>{path} cannot be read: {error}</source>
+        <translation>无法读取 {path}：{error}</translation>
+    </message>
+    <message>
+        <source>Added the style {name}.</source>
+        <translation>已添加风格 {name}。</translation>
+    </message>
+    <message>
+        <source>Added {name}, but it does not fit {model}: {error}</source>
+        <translation>已添加 {name}，但它与 {model} 不匹配：{error}</translation>
+    </message>
+    <message>
+        <source>Added the style {name}; switch it on below.</source>
+        <translation>已添加风格 {name}，可在下方开启。</translation>
+    </message>
+    <message>
+        <source>The file could not be deleted: {error}</source>
+        <translation>无法删除文件：{error}</translation>
+    </message>
+    <message>
+        <source>Load the model the adapter was trained on first.</source>
+        <translation>请先加载训练该适配器时所用的模型。</translation>
+    </message>
+    <message>
+        <source>Converted {folder} for {model}; registered as {name}.</source>
+        <translation>已为 {model} 转换 {folder}，登记名称为 {name}。</translation>
+    </message>
+    <message>
+        <source>{folder} could not be converted: {error}</source>
+        <translation>无法转换 {folder}：{error}</translation>
+    </message>
+    <message>
+        <source>Wait for the reply to finish before changing styles.</source>
+        <translation>请等回复写完后再更改风格。</translation>
+    </message>
+    <message>
+        <source>A style is being trained already; wait for it or cancel it.</source>
+        <translation>已有一个风格正在训练，请等待完成或取消它。</translation>
+    </message>
+    <message>
+        <source>Choose a model first: adapters are trained for one model.</source>
+        <translation>请先选择模型：适配器是针对某一个模型训练的。</translation>
+    </message>
+</context>
+<context>
+    <name>LoraPanel</name>
+    <message>
+        <source>Styles (LoRA)</source>
+        <translation>风格（LoRA）</translation>
+    </message>
+    <message>
+        <source>Add adapter…</source>
+        <translation>添加适配器…</translation>
+    </message>
+    <message>
+        <source>Register a GGUF LoRA adapter file</source>
+        <translation>登记一个 GGUF 格式的 LoRA 适配器文件</translation>
+    </message>
+    <message>
+        <source>Convert PEFT folder…</source>
+        <translation>转换 PEFT 文件夹…</translation>
+    </message>
+    <message>
+        <source>Turn a Hugging Face PEFT adapter folder (adapter_config.json and adapter_model.safetensors) into a GGUF adapter for the current model</source>
+        <translation>把 Hugging Face 的 PEFT 适配器文件夹（adapter_config.json 和 adapter_model.safetensors）转换为适用于当前模型的 GGUF 适配器</translation>
+    </message>
+    <message>
+        <source>Train a style…</source>
+        <translation>训练风格…</translation>
+    </message>
+    <message>
+        <source>Teach the current model a style from a file of examples</source>
+        <translation>用示例文件教当前模型一种风格</translation>
+    </message>
+    <message>
+        <source>Details and removal</source>
+        <translation>详情与移除</translation>
+    </message>
+    <message>
+        <source>This conversation uses {name}, which is no longer installed; switch it off or add it again.</source>
+        <translation>此对话使用了 {name}，但它已不再安装；请关闭它或重新添加。</translation>
+    </message>
+    <message>
+        <source>missing</source>
+        <translation>缺失</translation>
+    </message>
+    <message>
+        <source>unreadable</source>
+        <translation>无法读取</translation>
+    </message>
+    <message>
+        <source>Switch styles on for this conversation; the scale sets how strongly each one applies.</source>
+        <translation>为此对话开启风格；强度决定每种风格的作用大小。</translation>
+    </message>
+    <message>
+        <source>No styles yet: add a GGUF adapter, convert a PEFT folder or train one.</source>
+        <translation>还没有风格：可以添加 GGUF 适配器、转换 PEFT 文件夹，或自己训练一个。</translation>
+    </message>
+    <message>
+        <source>Rank {rank} · alpha {alpha} · {architecture}</source>
+        <translation>秩 {rank} · alpha {alpha} · {architecture}</translation>
+    </message>
+    <message>
+        <source>Changes {targets} in layers {layers}</source>
+        <translation>修改第 {layers} 层的 {targets}</translation>
+    </message>
+    <message>
+        <source>Base model: {base}</source>
+        <translation>基础模型：{base}</translation>
+    </message>
+    <message>
+        <source>not recorded</source>
+        <translation>未记录</translation>
+    </message>
+    <message>
+        <source>Not switched: {reason}</source>
+        <translation>未切换：{reason}</translation>
+    </message>
+    <message>
+        <source>Add a LoRA adapter</source>
+        <translation>添加 LoRA 适配器</translation>
+    </message>
+    <message>
+        <source>GGUF LoRA adapters (*.gguf);;All files (*)</source>
+        <translation>GGUF LoRA 适配器 (*.gguf);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Choose a PEFT adapter folder</source>
+        <translation>选择 PEFT 适配器文件夹</translation>
+    </message>
+    <message>
+        <source>Details…</source>
+        <translation>详情…</translation>
+    </message>
+    <message>
+        <source>Remove…</source>
+        <translation>移除…</translation>
+    </message>
+    <message>
+        <source>Style {name}</source>
+        <translation>风格 {name}</translation>
+    </message>
+    <message>
+        <source>Remove style</source>
+        <translation>移除风格</translation>
+    </message>
+    <message>
+        <source>Remove the style {name}? Conversations that use it will ask you to switch it off. A file Inglenook converted, trained or downloaded is deleted; a file you added stays where it is.</source>
+        <translation>移除风格 {name}？使用它的对话会提示你将其关闭。由 Inglenook 转换、训练或下载的文件会被删除；你自己添加的文件保留在原处。</translation>
+    </message>
+</context>
+<context>
+    <name>LossChart</name>
+    <message>
+        <source>Training loss</source>
+        <translation>训练损失</translation>
+    </message>
+    <message>
+        <source>Held-out loss</source>
+        <translation>验证损失</translation>
+    </message>
+    <message>
+        <source>The loss appears here once training starts.</source>
+        <translation>训练开始后，损失曲线会显示在这里。</translation>
+    </message>
+    <message>
+        <source>step</source>
+        <translation>步数</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>The translation file for this language is missing; run scripts/build_translations.py.</source>
@@ -545,6 +730,10 @@
     <message>
         <source>{tokens} tokens · {speed} tok/s</source>
         <translation>{tokens} 个词元 · {speed} 词元/秒</translation>
+    </message>
+    <message>
+        <source>style: {names}</source>
+        <translation>风格：{names}</translation>
     </message>
     <message>
         <source>No text was produced.</source>
@@ -961,6 +1150,201 @@
     <message>
         <source>No application could open {path}.</source>
         <translation>没有应用程序能打开 {path}。</translation>
+    </message>
+</context>
+<context>
+    <name>TrainingDialog</name>
+    <message>
+        <source>Train a style</source>
+        <translation>训练风格</translation>
+    </message>
+    <message>
+        <source>Train a style (LoRA)</source>
+        <translation>训练风格（LoRA）</translation>
+    </message>
+    <message>
+        <source>Teach the model a style from examples: a JSONL file with one example a line, {&quot;prompt&quot;: &quot;…&quot;, &quot;reply&quot;: &quot;…&quot;} or {&quot;messages&quot;: […]}. About 100 examples teach a style well. Training runs on this computer; with a small model it takes minutes, and a tenth of the examples is held out to check progress.</source>
+        <translation>用示例教模型一种风格：一个 JSONL 文件，每行一个示例，格式为 {&quot;prompt&quot;: &quot;…&quot;, &quot;reply&quot;: &quot;…&quot;} 或 {&quot;messages&quot;: […]}。大约 100 个示例就能学好一种风格。训练在本机进行，小模型只需几分钟；其中十分之一的示例会留作验证，用来检查进展。</translation>
+    </message>
+    <message>
+        <source>Examples (JSONL)</source>
+        <translation>示例（JSONL）</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <source>Epochs</source>
+        <translation>轮数</translation>
+    </message>
+    <message>
+        <source>Learning rate</source>
+        <translation>学习率</translation>
+    </message>
+    <message>
+        <source>Rank</source>
+        <translation>秩</translation>
+    </message>
+    <message>
+        <source>Batch size</source>
+        <translation>批大小</translation>
+    </message>
+    <message>
+        <source>Max length</source>
+        <translation>最大长度</translation>
+    </message>
+    <message>
+        <source>Choose…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <source>A .jsonl file of examples</source>
+        <translation>一个 .jsonl 示例文件</translation>
+    </message>
+    <message>
+        <source>e.g. pirate</source>
+        <translation>例如 pirate</translation>
+    </message>
+    <message>
+        <source>Size of the adapter: higher learns more and is slower (alpha is twice the rank)</source>
+        <translation>适配器的大小：越大学得越多，也越慢（alpha 为秩的两倍）</translation>
+    </message>
+    <message>
+        <source>Passes over the examples; training stops early when the held-out loss stops improving</source>
+        <translation>遍历示例的次数；验证损失不再下降时会提前停止</translation>
+    </message>
+    <message>
+        <source> tokens</source>
+        <translation> 个词元</translation>
+    </message>
+    <message>
+        <source>Longer examples are cut to this length</source>
+        <translation>更长的示例会被截断到这个长度</translation>
+    </message>
+    <message>
+        <source>Start training</source>
+        <translation>开始训练</translation>
+    </message>
+    <message>
+        <source>Base model: {name} (the adapter only fits this model)</source>
+        <translation>基础模型：{name}（适配器只适用于此模型）</translation>
+    </message>
+    <message>
+        <source>No model to train for: add a model first.</source>
+        <translation>没有可训练的模型：请先添加模型。</translation>
+    </message>
+    <message>
+        <source>Cancel training</source>
+        <translation>取消训练</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Choose the examples</source>
+        <translation>选择示例</translation>
+    </message>
+    <message>
+        <source>JSON Lines (*.jsonl *.json);;All files (*)</source>
+        <translation>JSON Lines (*.jsonl *.json);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Choose a file of examples first.</source>
+        <translation>请先选择示例文件。</translation>
+    </message>
+    <message>
+        <source>Give the style a name.</source>
+        <translation>请给风格起个名字。</translation>
+    </message>
+    <message>
+        <source>Training could not start; see the message at the top of the window.</source>
+        <translation>训练无法开始，请查看窗口顶部的消息。</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>正在启动…</translation>
+    </message>
+    <message>
+        <source>Stopping after the current step…</source>
+        <translation>将在当前步骤后停止…</translation>
+    </message>
+    <message>
+        <source>Loading the base model…</source>
+        <translation>正在加载基础模型…</translation>
+    </message>
+    <message>
+        <source>Training</source>
+        <translation>训练中</translation>
+    </message>
+    <message>
+        <source>Checking the held-out examples</source>
+        <translation>正在用验证示例检查</translation>
+    </message>
+    <message>
+        <source>Writing the adapter…</source>
+        <translation>正在写入适配器…</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>step {step}/{total}</source>
+        <translation>第 {step}/{total} 步</translation>
+    </message>
+    <message>
+        <source>epoch {epoch}</source>
+        <translation>第 {epoch} 轮</translation>
+    </message>
+    <message>
+        <source>loss {loss}</source>
+        <translation>损失 {loss}</translation>
+    </message>
+    <message>
+        <source>best held-out {loss}</source>
+        <translation>最佳验证损失 {loss}</translation>
+    </message>
+    <message>
+        <source>about {eta} left</source>
+        <translation>约剩 {eta}</translation>
+    </message>
+    <message>
+        <source> It stopped early: the held-out loss no longer improved.</source>
+        <translation>训练已提前停止：验证损失不再下降。</translation>
+    </message>
+    <message>
+        <source>Trained {name} in {time}: held-out loss {before} → {after}.{early} It is registered: switch it on under Styles (LoRA) in the conversation settings.</source>
+        <translation>{name} 训练完成，用时 {time}：验证损失 {before} → {after}。{early}它已登记，可在对话设置的“风格（LoRA）”中开启。</translation>
+    </message>
+    <message>
+        <source>Cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>Training was cancelled; nothing was written.</source>
+        <translation>训练已取消，没有写入任何文件。</translation>
+    </message>
+    <message>
+        <source>The examples need fixing</source>
+        <translation>示例需要修正</translation>
+    </message>
+    <message>
+        <source>Training is not installed</source>
+        <translation>未安装训练组件</translation>
+    </message>
+    <message>
+        <source>Training failed</source>
+        <translation>训练失败</translation>
+    </message>
+    <message>
+        <source>Stop training?</source>
+        <translation>停止训练？</translation>
+    </message>
+    <message>
+        <source>A style is being trained. Stop it? Nothing is written; you can start again later.</source>
+        <translation>正在训练一个风格。要停止吗？不会写入任何文件，你可以稍后重新开始。</translation>
     </message>
 </context>
 <context>
