@@ -63,6 +63,9 @@ def warm_up_knowledge() -> None:
             import knowledge.answer  # noqa: F401
             import knowledge.indexer  # noqa: F401
             import knowledge.retrieval  # noqa: F401
+            from knowledge.store import warm_up
+
+            warm_up()
         except Exception:  # reported when the page actually needs them
             log.exception("importing the knowledge core failed")
 

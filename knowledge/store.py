@@ -180,3 +180,23 @@ def _to_arrow(rows: list[ChunkRow], table_schema: pa.Schema) -> pa.Table:
     arrays = [pa.array(columns[f.name], type=f.type) for f in table_schema if f.name != "vector"]
     arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vectors, type=pa.float32()), dim))
     return pa.Table.from_arrays(arrays, schema=table_schema)
+
+
+def warm_up(dim: int = 8) -> None:
+    """Run LanceDB's write, index and query paths once on a throwaway table.
+
+    Their first use builds internal models and schemas while holding the GIL (~100 ms, measured by
+    benchmarks/bench_gui.py); a GUI calls this on a background thread at start, so that cost is not paid
+    in the middle of the user's first indexing run or search.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="inglenook-warm-") as folder:
+        store = ChunkStore(Path(folder))
+        table = store.open("warm", dim, "warm-up")
+        row = ChunkRow("w:0", "w", "/w.txt", "text", 0, "warm up", "warm up", None, "", 0, 7,
+                       np.ones(dim, dtype=np.float32))
+        store.replace_files(table, ["w"], [row])
+        store.ensure_indexes(table)
+        table.search(np.ones(dim, dtype=np.float32), vector_column_name="vector").limit(1).to_list()
+        table.search("warm", query_type="fts", fts_columns="fts_text").limit(1).to_list()
