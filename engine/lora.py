@@ -109,14 +109,38 @@ class AdapterInfo:
         }
 
 
+_info_cache: dict[tuple[Path, int, int], AdapterInfo] = {}
+_info_cache_lock = threading.Lock()
+
+
 def read_adapter(path: str | Path) -> AdapterInfo:
-    """Read and check a GGUF LoRA adapter's header; any problem is a ``LoraError`` that says what to do."""
+    """Read and check a GGUF LoRA adapter's header; any problem is a ``LoraError`` that says what to do.
+
+    Kept per file version (size and mtime): adding an adapter or showing its details reads it anyway, so
+    the first switch-on does not parse its ~400 tensor entries again (~4 ms of a ~15 ms switch).
+    """
     path = Path(path).expanduser()
+    try:
+        stat = path.stat()
+        key = (path.resolve(), stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        key = None
+    if key is not None:
+        with _info_cache_lock:
+            cached = _info_cache.get(key)
+        if cached is not None:
+            return cached
     try:
         info = read_gguf(path)
     except ModelError as exc:
         raise LoraError(f"Not a usable LoRA adapter: {exc}") from None
-    return adapter_from_gguf(info)
+    adapter = adapter_from_gguf(info)
+    if key is not None:
+        with _info_cache_lock:
+            if len(_info_cache) >= 64:
+                _info_cache.clear()
+            _info_cache[key] = adapter
+    return adapter
 
 
 def adapter_from_gguf(info: GGUFInfo) -> AdapterInfo:
