@@ -190,6 +190,37 @@ def run_config(retriever, name: str, questions: list[Question], corpus: Path,
     return ranks, latencies
 
 
+def rewrite_rows(retriever, name: str, questions: list[Question], corpus: Path, size: int, segmenter: str,
+                 modes: list[str]) -> list[Row]:
+    """Query rewriting by the bundled SmolLM2 (greedy), searched through ``Retriever.search_queries``."""
+    from engine.bundled import DEFAULT_CHAT_MODEL, find_bundled
+    from engine.params import LoadOptions
+    from engine.worker import ModelHost
+    from knowledge.retrieval import SearchOptions
+    from knowledge.rewrite import QueryRewriter, host_generate
+
+    host = ModelHost()
+    host.load(find_bundled(DEFAULT_CHAT_MODEL).path, LoadOptions(n_ctx=2048)).result()
+    rows = []
+    try:
+        for mode in modes:
+            rewriter = QueryRewriter(host_generate(host), mode)
+            ranks: dict[str, int | None] = {}
+            started = time.perf_counter()
+            for q in questions:
+                queries = rewriter.queries(q.query)
+                hits = retriever.search_queries(name, [(r.text, r.weight) for r in queries], SearchOptions(k=10))
+                ranks[q.id] = next((i for i, h in enumerate(hits, start=1)
+                                    if _is_answer(h.path, h.text, q, corpus)), None)
+            print(f"rewrite {mode}: {len(questions)} questions rewritten and searched in "
+                  f"{time.perf_counter() - started:.0f} s "
+                  f"({(time.perf_counter() - started) / len(questions):.2f} s a question)", flush=True)
+            rows.append(Row(size, segmenter, f"default+{mode}", ranks))
+    finally:
+        host.close()
+    return rows
+
+
 def coverage(store, collection, questions: list[Question], corpus: Path) -> list[str]:
     """Questions whose answer substring is not inside any single chunk of its file (cut by chunking)."""
     table = store.existing(collection.table_name)
@@ -205,6 +236,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--segmenters", default="jieba,bigram", help="comma-separated: jieba, bigram")
     parser.add_argument("--weights", default="1:1,1:2,2:1", help="vector:fulltext RRF weightings for hybrid")
     parser.add_argument("--json", type=Path, help="also write every rank and score to this file")
+    parser.add_argument("--rewrite", default="", metavar="MODES",
+                        help="also rewrite each question with the bundled chat model (comma-separated: multi, hyde) "
+                             "and search all the queries (hybrid default, last chunk size and segmenter)")
     args = parser.parse_args(argv)
     if args.quick:
         args.chunk_sizes, args.weights = "200", "1:1"
@@ -270,6 +304,10 @@ def _evaluate(args, sizes, segmenters, weightings, work: Path) -> int:
                 latencies.setdefault(options.mode, []).extend(ms)
                 rows.append(Row(size, segmenter if options.mode != "vector" else "-", label, ranks))
 
+    if args.rewrite:
+        name = f"eval-{segmenters[-1]}-{sizes[-1]}"
+        rows += rewrite_rows(retriever, name, questions, corpus, sizes[-1], segmenters[-1],
+                             [m for m in args.rewrite.split(",") if m])
     print()
     print_table(rows, questions)
     print(RERANK_NOTE)
@@ -326,7 +364,7 @@ def _argmax(scores: dict, current) -> object:
 def recommend(rows: list[Row], questions: list[Question], seg_now: str, chunk_now: int, weights_now: str) -> None:
     """Each default chosen on the rows that vary it, averaged over the others (80 questions are few:
     a single best cell is partly luck, a setting that wins across the grid is not)."""
-    ranked = [r for r in rows if r.label != "vector"]
+    ranked = [r for r in rows if r.label != "vector" and not r.label.startswith("default+")]
     segs = {s: statistics.mean(_mrr(r, questions) for r in ranked if r.segmenter == s)
             for s in {r.segmenter for r in ranked}}
     segmenter = _argmax(segs, seg_now)

@@ -645,6 +645,7 @@ class ChatCollections(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.button = QToolButton()
+        self.button.setObjectName("menuButton")
         self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.menu = QMenu(self.button)
         self.menu.aboutToShow.connect(self.fill_menu)

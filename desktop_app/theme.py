@@ -151,6 +151,10 @@ QFrame#notice[level="info"] {{ background: {c.info_bg}; border-radius: 8px; }}
 QFrame#notice[level="info"] QLabel {{ color: {c.info_text}; }}
 QPushButton {{ background: {c.surface}; border: 1px solid {c.border}; border-radius: 8px; padding: 5px 14px; }}
 QPushButton:hover {{ border-color: {c.accent}; }}
+QToolButton#menuButton {{ background: {c.surface}; border: 1px solid {c.border}; border-radius: 8px;
+    padding: 4px 22px 4px 10px; }}
+QToolButton#menuButton:hover {{ border-color: {c.accent}; }}
+QToolButton#menuButton::menu-indicator {{ subcontrol-position: right center; subcontrol-origin: padding; right: 6px; }}
 QPushButton:disabled {{ color: {c.muted}; background: {c.window}; }}
 QPushButton#primary {{ background: {c.accent}; color: {c.accent_text}; border: 1px solid {c.accent}; font-weight: bold; }}
 QPushButton#primary:disabled {{ background: {c.border}; border-color: {c.border}; color: {c.muted}; }}

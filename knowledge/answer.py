@@ -18,6 +18,7 @@ from pathlib import Path
 
 from engine.session import Augmentation
 from knowledge.retrieval import Retriever, SearchHit, SearchOptions
+from knowledge.rewrite import QueryRewriter, RewrittenQuery
 
 MIN_SIMILARITY = 0.25  # vector-only hits below this are noise for MiniLM (AnythingLLM uses the same floor)
 SNIPPET_CHARS = 300
@@ -91,7 +92,8 @@ class DocumentAugmenter:
 
     def __init__(self, retriever: Retriever, collections: list[str], *, strict: bool = False, k: int = 5,
                  count_tokens: Callable[[str], int] | None = None, n_ctx: int = 4096,
-                 answer_reserve: int = 512, options: SearchOptions | None = None):
+                 answer_reserve: int = 512, options: SearchOptions | None = None,
+                 rewriter: QueryRewriter | None = None):
         self.retriever = retriever
         self.collections = collections
         self.strict = strict
@@ -100,11 +102,17 @@ class DocumentAugmenter:
         self.n_ctx = n_ctx
         self.answer_reserve = answer_reserve
         self.options = options or SearchOptions(k=k)
+        self.rewriter = rewriter
         self.last_sources: list[Source] = []
+        self.last_queries: list[RewrittenQuery] = []
 
-    def retrieve(self, question: str) -> list[SearchHit]:
+    def retrieve(self, question: str, history: list[dict] | None = None) -> list[SearchHit]:
         options = SearchOptions(**{**self.options.__dict__, "k": self.k})
-        return relevant(self.retriever.search(self.collections, question, options))
+        queries = (self.rewriter.queries(question, history) if self.rewriter
+                   else [RewrittenQuery(question, 1.0, "question")])
+        self.last_queries = queries
+        return relevant(self.retriever.search_queries(self.collections, [(q.text, q.weight) for q in queries],
+                                                      options))
 
     def budget(self, messages: list[dict]) -> int:
         """Tokens left for sources after the conversation and room for the answer."""
@@ -131,15 +139,17 @@ class DocumentAugmenter:
 
     def __call__(self, messages: list[dict]) -> Augmentation:
         question = messages[-1]["content"]
-        hits = self.retrieve(question)
-        system = STRICT_SYSTEM if self.strict else GROUNDED_SYSTEM
         history = [m for m in messages[:-1] if m["role"] != "system"]
+        hits = self.retrieve(question, history)
+        system = STRICT_SYSTEM if self.strict else GROUNDED_SYSTEM
         own_system = [m["content"] for m in messages[:1] if m["role"] == "system"]
         merged_system = system + ("\n\n" + own_system[0] if own_system else "")
         base = [{"role": "system", "content": merged_system}, *history]
         sources = self.fit(hits, self.budget([*base, messages[-1]]))
         self.last_sources = sources
         extra = {"sources": [s.as_dict() for s in sources], "collections": self.collections, "strict": self.strict}
+        if len(self.last_queries) > 1:  # what was searched besides the question, for the record
+            extra["queries"] = [{"text": q.text, "kind": q.kind} for q in self.last_queries[1:]]
         events = [SourcesEvent(sources)]
         if not sources:
             names = ", ".join(self.collections)

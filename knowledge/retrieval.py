@@ -125,10 +125,16 @@ class Retriever:
         self._embedder = embedder
 
     def search(self, collections: str | Iterable[str], query: str, options: SearchOptions | None = None) -> list[SearchHit]:
+        return self.search_queries(collections, [(query, 1.0)], options)
+
+    def search_queries(self, collections: str | Iterable[str], queries: list[tuple[str, float]],
+                       options: SearchOptions | None = None) -> list[SearchHit]:
+        """Search several weighted queries (a question and its rewrites) and fuse all their rankings."""
         options = options or SearchOptions()
         if options.mode not in MODES:
             raise KnowledgeError(f"Unknown search mode {options.mode!r}; use one of {', '.join(MODES)}.")
-        if not query.strip():
+        queries = [(text, weight) for text, weight in queries if text.strip()]
+        if not queries:
             raise KnowledgeError("The search query is empty.")
         names = [collections] if isinstance(collections, str) else list(collections)
         rankings: list[tuple[float, list[SearchHit]]] = []
@@ -137,7 +143,8 @@ class Retriever:
             table = self.store.existing(collection.table_name)
             if table is None or table.count_rows() == 0:
                 continue
-            rankings += self._rankings(collection, table, query, options)
+            for text, weight in queries:
+                rankings += [(w * weight, hits) for w, hits in self._rankings(collection, table, text, options)]
         fused = fuse(rankings, options.candidates * 2)
         if options.dedupe:
             fused = dedupe(fused, options.dedupe_threshold, limit=options.k)

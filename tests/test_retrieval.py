@@ -176,3 +176,55 @@ def test_sources_are_fitted_to_the_token_budget(indexed):
     sources = augmenter.fit(hits, budget=30)
     assert 1 <= len(sources) < len(hits)
     assert sum(len(s.text.split()) + 16 for s in sources) <= 30 + 16
+
+
+# ------------------------------------------------------------------------- query rewriting
+def test_several_queries_are_fused_and_the_question_keeps_its_weight(indexed):
+    retriever = indexed[2]
+    options = SearchOptions(k=10)
+    pump = retriever.search("docs", "ZX-4471", options)
+    both = retriever.search_queries("docs", [("ZX-4471", 1.0), ("Where does the Rhine reach the sea?", 0.5)],
+                                    options)
+    names = [Path(h.path).name for h in both]
+    assert names[0] == Path(pump[0].path).name == "pump.txt"  # the literal match stays on top
+    assert any(n.startswith("rivers") for n in names)  # the second query's passage joined the results
+    with pytest.raises(Exception, match="empty"):
+        retriever.search_queries("docs", [("  ", 1.0)], options)
+
+
+def test_rewriting_with_the_real_model(indexed, host):
+    from knowledge.rewrite import QueryRewriter, host_generate
+
+    generate = host_generate(host)
+    question = "Which part number do I order for the pump?"
+    hyde = QueryRewriter(generate, "hyde").queries(question)
+    assert hyde[0].text == question and hyde[0].weight == 1.0
+    assert len(hyde) == 2 and hyde[1].kind == "hypothetical" and len(hyde[1].text) > 20 and hyde[1].weight < 1
+    multi = QueryRewriter(generate, "multi").queries(question)
+    assert multi[0].text == question and all(q.kind == "variant" for q in multi[1:]) and len(multi) <= 4
+    history = [{"role": "user", "content": "Tell me about the Rhine."},
+               {"role": "assistant", "content": "The Rhine rises in the Swiss Alps."}]
+    follow = QueryRewriter(generate, "standalone").queries("Where does it reach the sea?", history)
+    assert follow[0].text == "Where does it reach the sea?"
+    assert all(q.kind == "standalone" for q in follow[1:]) and len(follow) <= 2
+    # the grounded answer path records what was searched besides the question
+    augmenter = DocumentAugmenter(indexed[2], ["docs"], rewriter=QueryRewriter(generate, "hyde"),
+                                  count_tokens=lambda t: host.call(lambda b: b.count_tokens(t)), n_ctx=2048)
+    augmentation = augmenter([{"role": "user", "content": question}])
+    assert augmentation.extra["queries"][0]["kind"] == "hypothetical"
+    assert any(Path(s["path"]).name == "pump.txt" for s in augmentation.extra["sources"])
+
+
+def test_rewriting_falls_back_to_the_question_when_the_model_fails(indexed):
+    from engine.worker import ModelHost
+    from knowledge.rewrite import QueryRewriter, _strip_marker, host_generate
+
+    idle = ModelHost()  # a real model owner with no model loaded: every request fails
+    try:
+        queries = QueryRewriter(host_generate(idle), "multi").queries("pump part number")
+    finally:
+        idle.close()
+    assert [q.text for q in queries] == ["pump part number"]
+    with pytest.raises(Exception, match="Unknown query rewriting"):
+        QueryRewriter(host_generate(idle), "magic")
+    assert _strip_marker("2. 水泵 备件 编号") == "水泵 备件 编号" and _strip_marker('- "pump part"') == "pump part"

@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--collection", "-C", action="append", help="answer from this document collection (repeatable)")
     chat.add_argument("--strict", action="store_true", help="answer only from the documents")
     chat.add_argument("-k", type=int, default=5, help="passages to retrieve per question")
+    chat.add_argument("--rewrite", choices=["off", "standalone", "multi", "hyde"], default="off",
+                     help="rewrite the question with the model before searching the documents: standalone "
+                          "(follow-ups made self-contained), multi (several phrasings), hyde (a hypothetical answer)")
 
     ask = sub.add_parser("ask", help="ask one question and print the answer")
     ask.add_argument("question")
@@ -43,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="answer from this document collection (repeatable), with cited sources")
     ask.add_argument("--strict", action="store_true", help="answer only from the documents; say so when they do not cover it")
     ask.add_argument("-k", type=int, default=5, help="how many passages to retrieve (default 5)")
+    ask.add_argument("--rewrite", choices=["off", "standalone", "multi", "hyde"], default="off",
+                     help="rewrite the question with the model before searching the documents: standalone "
+                          "(follow-ups made self-contained), multi (several phrasings), hyde (a hypothetical answer)")
 
     models = sub.add_parser("models", help="list, add, download, inspect and remove models")
     msub = models.add_subparsers(dest="models_action", required=True)

@@ -112,11 +112,18 @@ def attach_collections(ctx: Context, session: ChatSession, args) -> None:
     for name in names:
         catalog.get(name)  # a typo fails now, with the list of collections
     loaded = ctx.host.loaded
+    rewrite = getattr(args, "rewrite", "off")
+    rewriter = None
+    if rewrite != "off":
+        from knowledge.rewrite import QueryRewriter, host_generate
+
+        rewriter = QueryRewriter(host_generate(ctx.host), rewrite)
     session.augmenter = DocumentAugmenter(
         Retriever(catalog), names, strict=args.strict, k=args.k,
         count_tokens=lambda text: ctx.host.call(lambda b: b.count_tokens(text)),
         n_ctx=loaded.n_ctx if loaded else 4096,
         answer_reserve=min(session.params.max_tokens, (loaded.n_ctx if loaded else 4096) // 4),
+        rewriter=rewriter,
     )
 
 
