@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "state.geometry": None,
     "state.collections": [],  # collections a new chat uses (the Library page; each conversation keeps its own)
     "state.strict": False,  # answer only from those documents
+    "state.watched": [],  # collections kept current while the app runs (the Library's watch toggle)
 }
 
 

@@ -211,6 +211,10 @@ class LibraryPage(Page):
         controller.conversation_changed.connect(self._conversation_changed)
         self.retranslate()
         self.refresh()
+        existing = set(self.names())
+        for name in self.controller.setting("state.watched") or []:
+            if name in existing:
+                self.set_watched(name, True, persist=False)
 
     # ------------------------------------------------------------------ language
     def retranslate(self) -> None:
@@ -488,7 +492,11 @@ class LibraryPage(Page):
         self.refresh()
         return True
 
-    def set_watched(self, name: str, on: bool) -> None:
+    def set_watched(self, name: str, on: bool, *, persist: bool = True) -> None:
+        """Start or stop keeping ``name`` current; remembered, so watching resumes on the next start."""
+        if persist:
+            watched = [n for n in (self.controller.setting("state.watched") or []) if n != name]
+            self.controller.set_setting("state.watched", [*watched, name] if on else watched)
         watcher = self.watchers.pop(name, None)
         if watcher is not None:
             self.controller.run_task(watcher.stop)

@@ -111,7 +111,16 @@ def test_collection_indexed_then_cited_in_chat_then_removed(qtbot, window, tmp_p
         (docs / "knots.md").write_text("# Knots\n\nA clove hitch holds a rope to a post.\n", encoding="utf-8")
     qtbot.waitUntil(lambda: page.table.item(0, 2).text() == "5", timeout=10_000)
 
+    # watching is remembered: a second window on the same data folder resumes it by itself
+    assert window.controller.setting("state.watched") == [name]
+    second = MainWindow(restore=False)
+    try:
+        qtbot.waitUntil(lambda: name in second.library.watchers, timeout=30_000)
+    finally:
+        second.close()
+
     # remove: the collection goes, from the chat's choice too; the files stay
     assert page.remove(name, confirm=False)
     assert page.names() == [] and page.selected_collections() == []
+    assert window.controller.setting("state.watched") == []
     assert (docs / "lighthouse.md").exists() and page.empty.isVisibleTo(page)
