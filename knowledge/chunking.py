@@ -136,13 +136,11 @@ class _Splitter:
     def split(self, start: int, end: int, rank: int, code: bool) -> Iterator[tuple[int, int, int, int]]:
         """``(start, end, tokens, rank)`` pieces of ``text[start:end]``, each within the budget."""
         start, end = _trim(self.text, start, end)
-        if start >= end:
+        whole = self._whole(start, end, rank)
+        if whole is not None:
+            if whole:
+                yield whole
             return
-        if end - start <= self.max_chars:
-            tokens = self.count(self.text[start:end])
-            if tokens <= self.max_tokens:
-                yield start, end, tokens, rank
-                return
         if "\n" in self.text[start:end]:
             yield from self._lines(start, end, rank, code)
         else:
@@ -191,14 +189,22 @@ class _Splitter:
 
     def _sentence(self, start: int, end: int, rank: int) -> Iterator[tuple[int, int, int, int]]:
         start, end = _trim(self.text, start, end)
-        if start >= end:
+        whole = self._whole(start, end, rank)
+        if whole is not None:
+            if whole:
+                yield whole
             return
+        yield from self._hard(start, end, rank)
+
+    def _whole(self, start: int, end: int, rank: int) -> tuple | None:
+        """``()`` for an empty span, the span as one piece when it fits the budget, None when it must be cut."""
+        if start >= end:
+            return ()
         if end - start <= self.max_chars:
             tokens = self.count(self.text[start:end])
             if tokens <= self.max_tokens:
-                yield start, end, tokens, rank
-                return
-        yield from self._hard(start, end, rank)
+                return start, end, tokens, rank
+        return None
 
     def _hard(self, start: int, end: int, rank: int) -> Iterator[tuple[int, int, int, int]]:
         """Cut a run with no usable boundary into windows that fit, preferring to cut at a space."""
