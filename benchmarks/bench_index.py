@@ -29,12 +29,12 @@ import random
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from scratch import scratch_home
 
 # --------------------------------------------------------------------------- corpus
 _EN_SUBJECTS = ["The maintenance team", "Our supplier", "The new firmware", "Each department", "The project board",
@@ -136,12 +136,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="nook-bench-index-"))
-    os.environ["INGLENOOK_HOME"] = str(work / "home")  # never touch the user's data
-    try:
+    with scratch_home("nook-bench-index-") as work:
         return run(args, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _index(indexer, name: str):

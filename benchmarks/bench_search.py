@@ -25,12 +25,9 @@ Usage: python benchmarks/bench_search.py [--rows 100000] [--passages 2000] [--an
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_index import _en_paragraph, _zh_paragraph  # noqa: E402
 from eval_retrieval import build_corpus, load_questions  # noqa: E402
+from scratch import scratch_home  # noqa: E402
 
 NOISE = 0.025  # per dimension; |noise| ~ 0.49, so a copy has cosine ~0.9 to its passage
 ANN_TYPES = {"flat": "IVF_FLAT", "sq": "IVF_SQ", "pq": "IVF_PQ"}
@@ -64,12 +62,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="nook-bench-search-"))
-    os.environ["INGLENOOK_HOME"] = str(work / "home")  # never touch the user's data
-    try:
+    with scratch_home("nook-bench-search-") as work:
         return run(args, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def passages(work: Path, count: int, count_tokens) -> list[str]:

@@ -25,18 +25,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scratch import scratch_home
 
 EVAL_DIR = Path(__file__).resolve().parent / "eval"
 RERANK_NOTE = ("hybrid + rerank: not measured - no cross-encoder reranker model is available offline on this "
@@ -250,12 +249,8 @@ def main(argv=None) -> int:
     sizes = [int(s) for s in args.chunk_sizes.split(",")]
     segmenters = args.segmenters.split(",")
     weightings = [tuple(float(x) for x in w.split(":")) for w in args.weights.split(",")]
-    work = Path(tempfile.mkdtemp(prefix="nook-eval-"))
-    os.environ["INGLENOOK_HOME"] = str(work / "home")  # never touch the user's data
-    try:
+    with scratch_home("nook-eval-") as work:
         return _evaluate(args, sizes, segmenters, weightings, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _evaluate(args, sizes, segmenters, weightings, work: Path) -> int:

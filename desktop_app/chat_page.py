@@ -35,7 +35,7 @@ from desktop_app.lora_panel import LoraPanel
 from desktop_app.qt_models import ConversationListModel, ModelListModel
 from desktop_app.theme import current_theme, markdown_palette
 from desktop_app.training_dialog import TrainingDialog
-from desktop_app.widgets import Page, muted
+from desktop_app.widgets import Page, heading, muted
 from engine.errors import HistoryError
 from engine.events import ContextNotice, Finished
 from engine.history import StoredMessage
@@ -101,8 +101,7 @@ class SettingsDrawer(QFrame):
         layout = QVBoxLayout(inner)
         layout.setContentsMargins(16, 14, 16, 14)
         layout.setSpacing(8)
-        self.title = QLabel()
-        self.title.setObjectName("h2")
+        self.title = heading(level=2)
         layout.addWidget(self.title)
         self.preset_label = QLabel()
         self.preset = QComboBox()
@@ -117,8 +116,7 @@ class SettingsDrawer(QFrame):
         self.system.textChanged.connect(lambda: self._system_timer.start())
         layout.addWidget(self.system_label)
         layout.addWidget(self.system)
-        self.sampling_label = QLabel()
-        self.sampling_label.setObjectName("h2")
+        self.sampling_label = heading(level=2)
         layout.addWidget(self.sampling_label)
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)

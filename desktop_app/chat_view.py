@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.markdown_render import LIGHT, Palette, StreamingMarkdown, document_html, render_markdown
-from desktop_app.widgets import AutoHeightBrowser
+from desktop_app.widgets import AutoHeightBrowser, heading
 from engine.history import StoredMessage
 
 RENDER_INTERVAL_MS = 33
@@ -509,8 +509,7 @@ class ChatView(QScrollArea):
         self.empty = QWidget()
         empty = QVBoxLayout(self.empty)
         empty.addStretch(1)
-        self.empty_title = QLabel()
-        self.empty_title.setObjectName("h1")
+        self.empty_title = heading()
         self.empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_text = QLabel()
         self.empty_text.setObjectName("muted")

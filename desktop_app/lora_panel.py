@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.controller import AppController
-from desktop_app.widgets import muted
+from desktop_app.widgets import heading, muted
 from engine.errors import InglenookError
 from engine.lora import MAX_SCALE, AdapterChoice
 from engine.models import ModelEntry
@@ -127,8 +127,7 @@ class LoraPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
-        self.title = QLabel()
-        self.title.setObjectName("h2")
+        self.title = heading(level=2)
         layout.addWidget(self.title)
         self.hint = muted()
         layout.addWidget(self.hint)

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from desktop_app.controller import AppController
 from desktop_app.lora_control import TrainWorker
 from desktop_app.theme import colors, current_theme
-from desktop_app.widgets import muted
+from desktop_app.widgets import heading, muted
 from engine.lora_train import TrainConfig, TrainProgress, TrainResult
 
 
@@ -154,8 +154,7 @@ class TrainingDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 16, 18, 14)
         layout.setSpacing(10)
-        self.title = QLabel()
-        self.title.setObjectName("h2")
+        self.title = heading(level=2)
         layout.addWidget(self.title)
         self.intro = muted()
         layout.addWidget(self.intro)

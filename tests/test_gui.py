@@ -28,12 +28,6 @@ LOAD_TIMEOUT_MS = 120_000
 REPLY_TIMEOUT_MS = 120_000
 
 
-@pytest.fixture(autouse=True)
-def own_config(tmp_path, monkeypatch):
-    """The data-folder choice goes to a temporary config folder, never the developer's."""
-    monkeypatch.setenv("INGLENOOK_CONFIG_DIR", str(tmp_path / "config"))
-
-
 @pytest.fixture
 def make_window(qtbot):
     windows: list[MainWindow] = []

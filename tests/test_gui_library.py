@@ -17,11 +17,6 @@ pytestmark = pytest.mark.slow
 TIMEOUT_MS = 180_000  # the CI machine is small and shared
 
 
-@pytest.fixture(autouse=True)
-def own_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("INGLENOOK_CONFIG_DIR", str(tmp_path / "config"))
-
-
 @pytest.fixture
 def window(qtbot):
     window = MainWindow(restore=False)

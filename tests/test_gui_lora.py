@@ -29,11 +29,6 @@ TINY = TrainConfig(rank=4, alpha=8, epochs=2, batch_size=4, learning_rate=2e-3, 
                    eval_every=2, patience=5)  # as in test_lora_train: 8 steps on 14 examples
 
 
-@pytest.fixture(autouse=True)
-def own_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("INGLENOOK_CONFIG_DIR", str(tmp_path / "config"))
-
-
 @pytest.fixture
 def window(qtbot):
     window = MainWindow(restore=False)
