@@ -15,10 +15,11 @@ import argparse
 import statistics
 import time
 
-from engine.bundled import find_bundled
+from engine import llama_native
 from engine.events import Finished
+from engine.host import ModelHost
+from engine.models.bundled import find_bundled
 from engine.params import LoadOptions, SamplingParams
-from engine.worker import ModelHost
 
 SYSTEM = {"role": "system", "content": "You are a helpful assistant."}
 PROMPT = [SYSTEM, {"role": "user", "content": "Write a detailed essay about the history of the city of Paris."}]
@@ -26,7 +27,7 @@ PROMPT = [SYSTEM, {"role": "user", "content": "Write a detailed essay about the 
 
 def raw_run(backend, tokens: list[int], max_tokens: int) -> tuple[float, float, int]:
     """TTFT (s), decode tokens/s, tokens: the bare llama-cpp-python loop a developer would write."""
-    import llama_cpp
+    llama_cpp, _ = llama_native.modules()  # the portable build's CPU variant, loaded as any caller must
 
     llm = backend.llama
     llm.reset()

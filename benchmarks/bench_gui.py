@@ -108,7 +108,7 @@ def measure_idle(app: QApplication, seconds: float) -> dict:
 
 
 def measure_reply(app: QApplication, window, tokens: int) -> dict:
-    from engine.bundled import DEFAULT_CHAT_MODEL
+    from engine.models.bundled import DEFAULT_CHAT_MODEL
 
     c = window.controller
     c.load_model(DEFAULT_CHAT_MODEL)
@@ -185,7 +185,7 @@ class _BurstWorker(QThread):
 
 
 def measure_burst(app: QApplication, window, rate: float, repeats: int) -> dict:
-    from engine.history import StoredMessage
+    from engine.chat.history import StoredMessage
 
     view = window.chat.view
     window.stack.setCurrentWidget(window.chat)

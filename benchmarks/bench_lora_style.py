@@ -85,13 +85,13 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     args = parser.parse_args()
 
-    from engine.bundled import find_bundled
-    from engine.history import HistoryStore
-    from engine.lora import AdapterChoice, LoraRegistry
-    from engine.lora_train import TrainConfig, train_lora
+    from engine.chat.history import HistoryStore
+    from engine.chat.session import ChatSession
+    from engine.host import ModelHost
+    from engine.lora.adapters import AdapterChoice, LoraRegistry
+    from engine.lora.train import TrainConfig, train_lora
+    from engine.models.bundled import find_bundled
     from engine.params import LoadOptions, SamplingParams
-    from engine.session import ChatSession
-    from engine.worker import ModelHost
 
     home = tempfile.mkdtemp(prefix="inglenook-bench-")
     os.environ["INGLENOOK_HOME"] = home

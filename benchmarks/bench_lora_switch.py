@@ -27,14 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from lora_helpers import random_adapter  # noqa: E402  (the same adapter maker the tests use)
 
-import engine.lora as lora_module  # noqa: E402
-from engine.bundled import find_bundled  # noqa: E402
+import engine.lora.adapters as lora_module  # noqa: E402
 from engine.events import Finished  # noqa: E402
-from engine.gguf import read_gguf  # noqa: E402
-from engine.lora import ResolvedAdapter  # noqa: E402
-from engine.lora_live import AdapterControl  # noqa: E402
+from engine.host import (
+    AdapterControl,  # noqa: E402
+    ModelHost,  # noqa: E402
+)
+from engine.lora.adapters import ResolvedAdapter  # noqa: E402
+from engine.models.bundled import find_bundled  # noqa: E402
+from engine.models.gguf import read_gguf  # noqa: E402
 from engine.params import LoadOptions, SamplingParams  # noqa: E402
-from engine.worker import ModelHost  # noqa: E402
 
 PROMPT = [{"role": "system", "content": "You are a helpful assistant."},
           {"role": "user", "content": "Write a detailed essay about the history of the city of Paris."}]

@@ -192,9 +192,9 @@ def run_config(retriever, name: str, questions: list[Question], corpus: Path,
 def rewrite_rows(retriever, name: str, questions: list[Question], corpus: Path, size: int, segmenter: str,
                  modes: list[str]) -> list[Row]:
     """Query rewriting by the bundled SmolLM2 (greedy), searched through ``Retriever.search_queries``."""
-    from engine.bundled import DEFAULT_CHAT_MODEL, find_bundled
+    from engine.host import ModelHost
+    from engine.models.bundled import DEFAULT_CHAT_MODEL, find_bundled
     from engine.params import LoadOptions
-    from engine.worker import ModelHost
     from knowledge.retrieval import SearchOptions
     from knowledge.rewrite import QueryRewriter, host_generate
 

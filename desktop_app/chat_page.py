@@ -36,11 +36,11 @@ from desktop_app.qt_models import ConversationListModel, ModelListModel
 from desktop_app.theme import current_theme, markdown_palette
 from desktop_app.training_dialog import TrainingDialog
 from desktop_app.widgets import Page, heading, muted
+from engine.chat.history import StoredMessage
+from engine.chat.presets import list_presets
 from engine.errors import HistoryError
 from engine.events import ContextNotice, Finished
-from engine.history import StoredMessage
 from engine.params import SamplingParams
-from engine.presets import list_presets
 
 
 class Composer(QFrame):

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.markdown_render import LIGHT, Palette, StreamingMarkdown, document_html, render_markdown
 from desktop_app.widgets import AutoHeightBrowser, heading
-from engine.history import StoredMessage
+from engine.chat.history import StoredMessage
 
 RENDER_INTERVAL_MS = 33
 PAGE = 24  # messages shown when a conversation opens; "Show earlier messages" adds this many more

@@ -21,16 +21,16 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from desktop_app.lora_control import LoraControl
 from desktop_app.workers import DownloadWorker, ReplyWorker, Task
+from engine.chat.history import HistoryStore, StoredMessage
+from engine.chat.session import ChatSession
 from engine.errors import HistoryError, InglenookError, LoadCancelled
 from engine.events import Finished
-from engine.gguf import read_gguf
 from engine.hardware import GpuSupport, OffloadPlan, detect_gpu_support, plan_for_model
-from engine.history import HistoryStore, StoredMessage
-from engine.models import ModelEntry, ModelRegistry
+from engine.host import ModelHost
+from engine.models.gguf import read_gguf
+from engine.models.registry import ModelEntry, ModelRegistry
 from engine.params import LoadOptions, SamplingParams
 from engine.paths import data_dir, models_dir
-from engine.session import ChatSession
-from engine.worker import ModelHost
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class AppController(QObject):
     # models
     load_started = Signal(str)
     load_progress = Signal(float)
-    model_loaded = Signal(object)  # engine.backend.LoadedModel
+    model_loaded = Signal(object)  # engine.runtimes.base.LoadedModel
     load_failed = Signal(str, bool)  # message, cancelled
     models_changed = Signal()
     gpu_support_known = Signal(object)
@@ -382,7 +382,7 @@ class AppController(QObject):
     def set_preset(self, name: str | None) -> SamplingParams | None:
         try:
             if self.session is None:
-                from engine.presets import get_preset
+                from engine.chat.presets import get_preset
 
                 preset = get_preset(name) if name else None
                 self.draft["preset"] = name
@@ -600,7 +600,7 @@ class AppController(QObject):
 
     def list_hub_files(self, repo_id: str, on_done: Callable[[list], None],
                        on_failed: Callable[[str], None] | None = None) -> None:
-        from engine.hub import HubClient
+        from engine.models.hub import HubClient
 
         client = HubClient(endpoint=self.hub_endpoint)
         self.run_task(client.list_gguf_files, repo_id.strip(), on_done=on_done, on_failed=on_failed)

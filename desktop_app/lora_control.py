@@ -1,7 +1,7 @@
 """The window's LoRA wiring: the adapters of the current conversation, registering and training adapters.
 
 ``LoraControl`` belongs to the ``AppController`` (``controller.lora``) and is the only way the
-window reaches ``engine.lora*``. Choosing adapters can block (with a model loaded the choice is
+window reaches ``engine.lora.adapters*``. Choosing adapters can block (with a model loaded the choice is
 applied at once on the model thread, which may be busy), so it runs in a ``Task``; changes made
 while one is in flight are coalesced and applied in order. A reply about to start waits (in its
 worker thread, never the GUI's) until no change is in flight, and ``controller.adapters_lock``
@@ -28,13 +28,20 @@ from engine.errors import (
     TrainingDataError,
     TrainingUnavailableError,
 )
-from engine.lora import AdapterChoice, AdapterInfo, LoraRegistry, adapters_dir, check_compatible, read_adapter
-from engine.lora_live import AdapterControl
-from engine.models import ModelEntry
+from engine.host import AdapterControl
+from engine.lora.adapters import (
+    AdapterChoice,
+    AdapterInfo,
+    LoraRegistry,
+    adapters_dir,
+    check_compatible,
+    read_adapter,
+)
+from engine.models.registry import ModelEntry
 
 if TYPE_CHECKING:
     from desktop_app.controller import AppController
-    from engine.lora_train import TrainConfig
+    from engine.lora.train import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +53,8 @@ class TrainWorker(QThread):
     ``"error"``. ``cancel()`` may be called from any thread; training stops after the current step.
     """
 
-    progress = Signal(object)  # engine.lora_train.TrainProgress (frozen)
-    done = Signal(object)  # engine.lora_train.TrainResult
+    progress = Signal(object)  # engine.lora.train.TrainProgress (frozen)
+    done = Signal(object)  # engine.lora.train.TrainResult
     failed = Signal(str, str)
 
     def __init__(self, data: str, name: str, base: ModelEntry, config: TrainConfig, registry: LoraRegistry,
@@ -60,7 +67,7 @@ class TrainWorker(QThread):
         self.cancel_event.set()
 
     def run(self) -> None:
-        from engine.lora_train import train_lora
+        from engine.lora.train import train_lora
 
         try:
             result = train_lora(self.data, self.name, base=self.base.path, config=self.config,
@@ -155,7 +162,7 @@ class LoraControl(QObject):
             return
 
         def check() -> str | None:
-            from engine.gguf import read_gguf
+            from engine.models.gguf import read_gguf
 
             try:
                 check_compatible(read_adapter(entry.path), read_gguf(loaded.path))
@@ -213,7 +220,7 @@ class LoraControl(QObject):
         registry = self.registry
 
         def work() -> ModelEntry:
-            from engine.lora_convert import convert_peft
+            from engine.lora.convert import convert_peft
 
             name = registry.unique_name(folder.resolve().name)
             out = adapters_dir() / f"{name}.gguf"

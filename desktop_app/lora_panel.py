@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 from desktop_app.controller import AppController
 from desktop_app.widgets import heading, muted
 from engine.errors import InglenookError
-from engine.lora import MAX_SCALE, AdapterChoice
-from engine.models import ModelEntry
+from engine.lora.adapters import MAX_SCALE, AdapterChoice
+from engine.models.registry import ModelEntry
 
 STEPS_PER_UNIT = 100  # the slider counts hundredths
 

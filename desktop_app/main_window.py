@@ -32,8 +32,8 @@ from desktop_app.settings_page import SettingsPage
 from desktop_app.theme import apply_theme
 from desktop_app.welcome_page import WelcomePage
 from desktop_app.widgets import NoticeBar
-from engine.backend import LoadedModel
 from engine.errors import HistoryError
+from engine.runtimes.base import LoadedModel
 
 PAGES = ("chat", "library", "models", "settings")
 

@@ -30,8 +30,8 @@ from desktop_app.controller import AppController, PartialDownload
 from desktop_app.qt_models import ModelListModel
 from desktop_app.widgets import Page, heading, muted
 from engine.hardware import OffloadPlan
-from engine.hub import DEFAULT_ENDPOINT, DownloadProgress, HubFile, human_size
-from engine.models import ModelEntry
+from engine.models.hub import DEFAULT_ENDPOINT, DownloadProgress, HubFile, human_size
+from engine.models.registry import ModelEntry
 
 
 class ModelsPage(Page):

@@ -6,9 +6,9 @@ import time
 
 from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from engine.history import Conversation, HistoryStore
-from engine.hub import human_size
-from engine.models import ModelEntry, ModelRegistry
+from engine.chat.history import Conversation, HistoryStore
+from engine.models.hub import human_size
+from engine.models.registry import ModelEntry, ModelRegistry
 
 IdRole = Qt.ItemDataRole.UserRole + 1
 NameRole = Qt.ItemDataRole.UserRole + 2

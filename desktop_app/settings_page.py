@@ -27,7 +27,7 @@ from desktop_app.locations import choose_data_dir, chosen_data_dir
 from desktop_app.theme import FONT_RANGE, THEMES
 from desktop_app.widgets import Page, heading, muted
 from engine.errors import InglenookError
-from engine.hub import DEFAULT_ENDPOINT, MIRROR_EXAMPLE
+from engine.models.hub import DEFAULT_ENDPOINT, MIRROR_EXAMPLE
 from engine.params import physical_cores
 
 

@@ -32,7 +32,7 @@ from desktop_app.controller import AppController
 from desktop_app.lora_control import TrainWorker
 from desktop_app.theme import colors, current_theme
 from desktop_app.widgets import heading, muted
-from engine.lora_train import TrainConfig, TrainProgress, TrainResult
+from engine.lora.train import TrainConfig, TrainProgress, TrainResult
 
 
 def duration(seconds: float | None) -> str:

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop_app.widgets import Page, card, heading, muted
-from engine.bundled import DEFAULT_CHAT_MODEL, installed_bundled
+from engine.models.bundled import DEFAULT_CHAT_MODEL, installed_bundled
 
 
 class WelcomePage(Page):

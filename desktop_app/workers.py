@@ -1,6 +1,6 @@
 """Worker threads. They call the core and report through signals; none of them touches a widget.
 
-The model itself has one owner thread (``engine.worker.ModelHost``). A ``ReplyWorker`` only
+The model itself has one owner thread (``engine.host.ModelHost``). A ``ReplyWorker`` only
 iterates the reply's event stream (which blocks on a queue fed by that owner thread) and saves it
 through ``ChatSession``; a ``DownloadWorker`` runs one Hub download; a ``Task`` runs any other
 short blocking call (listing a Hub repository, planning GPU offload) off the GUI thread.
@@ -15,10 +15,10 @@ from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
+from engine.chat.session import ChatSession
 from engine.errors import DownloadCancelled, InglenookError
 from engine.events import ContextNotice, Event, Finished, TextDelta
-from engine.models import ModelRegistry
-from engine.session import ChatSession
+from engine.models.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class ReplyWorker(QThread):
 class DownloadWorker(QThread):
     """Downloads (or resumes) one GGUF from the Hub and registers it."""
 
-    progress = Signal(object)  # engine.hub.DownloadProgress
+    progress = Signal(object)  # engine.models.hub.DownloadProgress
     done = Signal(object)  # ModelEntry
     failed = Signal(str, bool)  # message, cancelled by the user
 

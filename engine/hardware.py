@@ -6,23 +6,22 @@ collapses to one layer. So here every decision comes with a plain message (``Gpu
 ``OffloadPlan.message``), the estimates are built from the file's own tensor sizes and
 hyperparameters, and the planner counts layers one by one against the free memory.
 
-``llama_cpp`` is imported lazily, so the planner and estimates work (and are tested) without it.
+llama.cpp is reached only through ``engine.llama_native``, lazily, so the planner and estimates work (and are tested) without it.
 """
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import shutil
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import psutil
 
+from engine import llama_native
 from engine.errors import ContextTooLargeError, ModelError
-from engine.gguf import GGUFInfo
+from engine.models.gguf import GGUFInfo
 
 GiB = 1024**3
 MiB = 1024**2
@@ -62,11 +61,11 @@ def detect_gpu_support() -> GpuSupport:
 
 def _detect_gpu_support() -> GpuSupport:
     try:
-        import llama_cpp
+        llama_native.modules()
     except Exception as exc:  # broken native library, not installed...
         return GpuSupport(False, [], f"llama-cpp-python could not be loaded ({exc}); reinstall Inglenook's dependencies to run models.")
     try:
-        supported = bool(llama_cpp.llama_supports_gpu_offload())
+        supported = llama_native.supports_gpu_offload()
     except Exception:
         supported = False
     if not supported:
@@ -98,83 +97,10 @@ def _cpu_only_message(present: list[GpuDevice]) -> str:
     return message
 
 
-# enum ggml_backend_dev_type in ggml-backend.h
-_DEV_TYPE_GPU = 1
-_DEV_TYPE_IGPU = 2
-
-
-def _ggml_function(lib: Any, name: str, restype: Any, *argtypes: Any) -> Callable[..., Any]:
-    """A fresh ctypes prototype for ``name``, so the shared library object is not modified."""
-    return ctypes.CFUNCTYPE(restype, *argtypes)((name, lib))
-
-
-@dataclass(frozen=True)
-class GgmlDevice:
-    """One entry of ggml's backend device registry (CPU, GPU, integrated GPU or accelerator)."""
-
-    name: str
-    description: str
-    backend: str
-    kind: int  # enum ggml_backend_dev_type: 0 CPU, 1 GPU, 2 IGPU, 3 ACCEL, 4 META
-    total_bytes: int
-    free_bytes: int
-
-    @property
-    def is_gpu(self) -> bool:
-        return self.kind in (_DEV_TYPE_GPU, _DEV_TYPE_IGPU)
-
-
-def ggml_devices() -> list[GgmlDevice]:
-    """Every device in the loaded llama.cpp's ggml backend registry.
-
-    llama-cpp-python 0.3.36 binds none of the ``ggml_backend_dev_*`` functions, but it loads
-    libggml (``llama_cpp._ggml.libggml``), which exports them; we call them through ctypes.
-    Raises when llama_cpp, the library or a symbol is missing.
-    """
-    from llama_cpp import _ggml
-
-    lib = _ggml.libggml
-    voidp, size_t = ctypes.c_void_p, ctypes.c_size_t
-    dev_count = _ggml_function(lib, "ggml_backend_dev_count", size_t)
-    dev_get = _ggml_function(lib, "ggml_backend_dev_get", voidp, size_t)
-    dev_type = _ggml_function(lib, "ggml_backend_dev_type", ctypes.c_int, voidp)
-    dev_name = _ggml_function(lib, "ggml_backend_dev_name", ctypes.c_char_p, voidp)
-    dev_description = _ggml_function(lib, "ggml_backend_dev_description", ctypes.c_char_p, voidp)
-    dev_memory = _ggml_function(
-        lib, "ggml_backend_dev_memory", None, voidp, ctypes.POINTER(size_t), ctypes.POINTER(size_t)
-    )
-    dev_reg = _ggml_function(lib, "ggml_backend_dev_backend_reg", voidp, voidp)
-    reg_name = _ggml_function(lib, "ggml_backend_reg_name", ctypes.c_char_p, voidp)
-
-    devices = []
-    for index in range(dev_count()):
-        dev = dev_get(index)
-        if not dev:
-            continue
-        free, total = size_t(0), size_t(0)
-        dev_memory(dev, ctypes.byref(free), ctypes.byref(total))
-        reg = dev_reg(dev)
-        devices.append(
-            GgmlDevice(
-                name=_text(dev_name(dev)),
-                description=_text(dev_description(dev)),
-                backend=_text(reg_name(reg)) if reg else "",
-                kind=int(dev_type(dev)),
-                total_bytes=int(total.value),
-                free_bytes=int(free.value),
-            )
-        )
-    return devices
-
-
-def _text(raw: bytes | None) -> str:
-    return raw.decode("utf-8", "replace") if raw else ""
-
-
 def _ggml_gpu_devices() -> list[GpuDevice]:
     return [
         GpuDevice(d.description or d.name, d.backend or d.name, d.total_bytes, d.free_bytes)
-        for d in ggml_devices()
+        for d in llama_native.ggml_devices()
         if d.is_gpu
     ]
 

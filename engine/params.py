@@ -8,6 +8,9 @@ from typing import Any, Literal
 
 from engine.errors import InglenookError
 
+# the system prompt of a conversation that sets none (and of LoRA training examples without one)
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer directly and briefly. If you do not know, say so."
+
 
 def physical_cores() -> int:
     """Physical cores (llama.cpp is slower with hyper-threads than without)."""

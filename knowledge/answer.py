@@ -1,6 +1,6 @@
 """Grounded answers: retrieve, number the sources, fit them in the context, and say so when they don't help.
 
-``DocumentAugmenter`` plugs into ``engine.session.ChatSession`` (the engine never learns what a
+``DocumentAugmenter`` plugs into ``engine.chat.session.ChatSession`` (the engine never learns what a
 document is). For each question it retrieves passages from the chosen collections, keeps the ones
 that are relevant, puts as many as fit the token budget into the question as numbered sources,
 and asks the model to cite them as [1], [2]. The sources travel with the answer (saved with the
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from engine.session import Augmentation
+from engine.chat.session import Augmentation
 from knowledge.retrieval import Retriever, SearchHit, SearchOptions
 from knowledge.rewrite import QueryRewriter, RewrittenQuery
 

@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.db import Database, run_script
 from engine.paths import data_dir
+from engine.store import SQLiteStore, run_script
 from knowledge.errors import KnowledgeError
 from knowledge.textsearch import DEFAULT_SEGMENTER, SEGMENTERS
 
 _NAME = re.compile(r"^[\w][\w .-]{0,63}$", re.UNICODE)
 
 
-def _v1(conn: sqlite3.Connection) -> None:
+def create_collections_and_files(conn: sqlite3.Connection) -> None:
     run_script(
         conn,
         """
@@ -58,7 +58,7 @@ def _v1(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = [_v1]
+MIGRATIONS = [create_collections_and_files]
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "exclude": [],
@@ -117,7 +117,8 @@ class Catalog:
     """Collections and manifests; safe to share between threads."""
 
     def __init__(self, path: Path | None = None):
-        self.db = Database(path or knowledge_dir() / "catalog.db", migrations=MIGRATIONS)
+        self.db = SQLiteStore(path or knowledge_dir() / "catalog.db", MIGRATIONS, what="the collection catalog",
+                              error=KnowledgeError)
 
     def close(self) -> None:
         self.db.close()

@@ -170,7 +170,7 @@ def get_embedder(name: str = DEFAULT_EMBEDDER) -> OnnxEmbedder:
 
 
 def _bundled_minilm() -> EmbedderSpec:
-    from engine.bundled import find_bundled
+    from engine.models.bundled import find_bundled
 
     return EmbedderSpec(
         name="all-minilm-l6-v2-int8",

@@ -100,7 +100,7 @@ def demo_adapter(path: Path, base, *, rank: int, kinds: tuple[str, ...], seed: i
     """A small GGUF LoRA adapter for ``base`` (random, weak matrices): enough to show in the Styles panel."""
     import numpy as np
 
-    from engine.lora_convert import write_adapter_gguf
+    from engine.lora.convert import write_adapter_gguf
 
     rng = np.random.default_rng(seed)
     pairs = []
@@ -116,9 +116,9 @@ def demo_adapter(path: Path, base, *, rank: int, kinds: tuple[str, ...], seed: i
 
 
 def seed_styles(home: Path, store) -> None:
-    from engine.bundled import DEFAULT_CHAT_MODEL, find_bundled
-    from engine.gguf import read_gguf
-    from engine.lora import LoraRegistry
+    from engine.lora.adapters import LoraRegistry
+    from engine.models.bundled import DEFAULT_CHAT_MODEL, find_bundled
+    from engine.models.gguf import read_gguf
 
     base = read_gguf(find_bundled(DEFAULT_CHAT_MODEL, verify=False).path)
     registry = LoraRegistry(store.db)
@@ -133,7 +133,7 @@ def replay_training(dialog, language: str) -> None:
     import math
     import random
 
-    from engine.lora_train import TrainProgress, TrainResult
+    from engine.lora.train import TrainProgress, TrainResult
 
     dialog.path.setText("/home/me/Documents/" + ("pirate-examples.jsonl" if language == "en" else "海盗风格示例.jsonl"))
     dialog.name.setText("pirate")
@@ -165,7 +165,7 @@ def replay_training(dialog, language: str) -> None:
 
 def seed(language: str, home: Path) -> None:
     """A demo history: a few conversations, one with Markdown and code, one answer with sources."""
-    from engine.history import HistoryStore
+    from engine.chat.history import HistoryStore
 
     demo = DEMO[language]
     docs = home / "documents"
@@ -224,7 +224,7 @@ def run(out: Path, languages: list[str], themes: list[str]) -> list[Path]:
         os.environ["INGLENOOK_HOME"] = str(home)
         seed(language, home)
         from desktop_app.main_window import MainWindow
-        from engine.bundled import DEFAULT_CHAT_MODEL
+        from engine.models.bundled import DEFAULT_CHAT_MODEL
 
         window = MainWindow(restore=False)
         window.resize(*SIZE)
@@ -247,7 +247,7 @@ def run(out: Path, languages: list[str], themes: list[str]) -> list[Path]:
             while c.busy and time.monotonic() < deadline:
                 settle(app, 0.05)
         # the demo conversation's style, switched on after the live reply (which is the plain model's)
-        from engine.lora import AdapterChoice
+        from engine.lora.adapters import AdapterChoice
 
         c.lora.set_choices([AdapterChoice(name, scale) for name, _rank, _kinds, scale in DEMO_STYLES if scale])
         deadline = time.monotonic() + 60

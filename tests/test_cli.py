@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from engine.history import HistoryStore
+from engine.chat.history import HistoryStore
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""engine.gguf against the real SmolLM2 file and broken copies made from its bytes."""
+"""engine.models.gguf against the real SmolLM2 file and broken copies made from its bytes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ModelLoadError, ModelNotFoundError, UnsupportedArchitectureError
-from engine.gguf import (
+from engine.models.gguf import (
     KNOWN_ARCHITECTURES,
     ArraySummary,
     GGUFInfo,

@@ -21,7 +21,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QApplication, QGroupBox, QLabel, QLineEdit
 
 from desktop_app.main_window import MainWindow
-from engine.bundled import DEFAULT_CHAT_MODEL
+from engine.models.bundled import DEFAULT_CHAT_MODEL
 
 pytestmark = pytest.mark.slow
 LOAD_TIMEOUT_MS = 120_000
@@ -297,7 +297,7 @@ def test_unusable_data_folder_gives_a_message(qtbot, window, tmp_path):
 
 # ----------------------------------------------------------------------- conversations, sources
 def test_conversation_list_search_rename_delete_export(qtbot, make_window, tmp_path):
-    from engine.history import HistoryStore
+    from engine.chat.history import HistoryStore
 
     store = HistoryStore()
     for title, question in [("Trip to Lisbon", "Which museums?"), ("Sourdough", "How long to proof?")]:
@@ -334,7 +334,7 @@ def test_conversation_list_search_rename_delete_export(qtbot, make_window, tmp_p
 
 
 def test_a_long_conversation_opens_with_its_newest_messages(qtbot, make_window):
-    from engine.history import HistoryStore
+    from engine.chat.history import HistoryStore
 
     store = HistoryStore()
     conversation = store.create_conversation("Long")
@@ -357,7 +357,7 @@ def test_a_long_conversation_opens_with_its_newest_messages(qtbot, make_window):
 def test_sources_under_an_answer_open_the_file(qtbot, window, tmp_path, monkeypatch):
     from PySide6.QtGui import QDesktopServices
 
-    from engine.history import StoredMessage
+    from engine.chat.history import StoredMessage
 
     manual = tmp_path / "manual.pdf"
     manual.write_bytes(b"%PDF-1.4\n")
@@ -394,7 +394,7 @@ def test_dropped_turns_are_announced_under_the_chat(qtbot, window):
 
 
 def test_code_blocks_are_highlighted_and_copied(qtbot, window):
-    from engine.history import StoredMessage
+    from engine.chat.history import StoredMessage
 
     text = "Here:\n\n```python\ndef add(a, b):\n    return a + b\n```\n\nDone."
     view = window.chat.view

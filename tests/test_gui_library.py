@@ -11,7 +11,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QDropEvent
 
 from desktop_app.main_window import MainWindow
-from engine.bundled import DEFAULT_CHAT_MODEL
+from engine.models.bundled import DEFAULT_CHAT_MODEL
 
 pytestmark = pytest.mark.slow
 TIMEOUT_MS = 180_000  # the CI machine is small and shared

@@ -15,10 +15,10 @@ from lora_helpers import peft_folder, peft_modules, random_adapter
 from PySide6.QtWidgets import QFileDialog
 
 from desktop_app.main_window import MainWindow
-from engine.bundled import DEFAULT_CHAT_MODEL
-from engine.gguf import read_gguf
-from engine.lora import AdapterChoice, adapters_dir
-from engine.lora_train import TrainConfig
+from engine.lora.adapters import AdapterChoice, adapters_dir
+from engine.lora.train import TrainConfig
+from engine.models.bundled import DEFAULT_CHAT_MODEL
+from engine.models.gguf import read_gguf
 
 pytestmark = pytest.mark.slow
 LOAD_TIMEOUT_MS = 120_000
@@ -216,7 +216,7 @@ def test_refused_styles_reset_the_row_and_the_model_keeps_answering(qtbot, windo
 
 
 def test_a_conversation_naming_a_removed_style_can_switch_it_off(qtbot, window, base_info, tmp_path):
-    from engine.lora import LoraRegistry
+    from engine.lora.adapters import LoraRegistry
 
     c, panel = window.controller, window.chat.drawer.lora
     path = random_adapter(tmp_path / "old.gguf", base_info, seed=7)

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ContextTooLargeError, ModelError
-from engine.gguf import GGUFInfo, read_gguf
 from engine.hardware import (
     GpuDevice,
     GpuSupport,
@@ -22,13 +21,14 @@ from engine.hardware import (
     compute_buffer_bytes,
     detect_gpu_support,
     estimate_model_memory,
-    ggml_devices,
     kv_cache_bytes,
     parse_nvidia_smi,
     plan_for_model,
     plan_offload,
     resolve_n_gpu_layers,
 )
+from engine.llama_native import ggml_devices
+from engine.models.gguf import GGUFInfo, read_gguf
 
 CPU_ONLY = GpuSupport(False, [], "This llama.cpp build is CPU-only; models run on the CPU.")
 

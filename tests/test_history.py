@@ -9,9 +9,10 @@ import sys
 
 import pytest
 
-from engine.db import MIGRATIONS, Database
+from engine.appdb import APP_MIGRATIONS as MIGRATIONS
+from engine.appdb import open_app_db
+from engine.chat.history import HistoryStore
 from engine.errors import HistoryError
-from engine.history import HistoryStore
 
 
 @pytest.fixture
@@ -111,7 +112,7 @@ def test_migrations_upgrade_an_old_database_and_refuse_a_newer_one(tmp_path):
     conn.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('kept', 0, 0)")
     conn.commit()
     conn.close()
-    db = Database(path)
+    db = open_app_db(path)
     assert db.version == len(MIGRATIONS)
     assert db.query("SELECT title FROM conversations")[0]["title"] == "kept"
     db.query("SELECT * FROM models")
@@ -121,7 +122,7 @@ def test_migrations_upgrade_an_old_database_and_refuse_a_newer_one(tmp_path):
     conn.commit()
     conn.close()
     with pytest.raises(HistoryError, match="newer Inglenook"):
-        Database(path)
+        open_app_db(path)
 
 
 def test_a_damaged_database_file_gives_a_clear_error(tmp_path):

@@ -1,4 +1,4 @@
-"""engine.hub against HubStandIn, a real local HTTP server standing in for the Hugging Face Hub
+"""engine.models.hub against HubStandIn, a real local HTTP server standing in for the Hugging Face Hub
 (the real Hub cannot be reached from here). The real huggingface_hub client and the real httpx
 downloader are what run; only the server is a stand-in."""
 
@@ -19,7 +19,7 @@ import pytest
 from hub_standin import HubStandIn
 
 from engine.errors import DownloadCancelled, DownloadError, OfflineError
-from engine.hub import (
+from engine.models.hub import (
     DEFAULT_ENDPOINT,
     DownloadProgress,
     HubClient,

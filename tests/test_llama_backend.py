@@ -8,8 +8,8 @@ import pytest
 
 from engine.errors import GenerationError, ModelLoadError, ModelNotFoundError, NoModelLoadedError
 from engine.events import ContextNotice, Finished, TextDelta
-from engine.llama_backend import LlamaCppBackend, _StopScanner
 from engine.params import LoadOptions, SamplingParams
+from engine.runtimes.llamacpp import LlamaCppBackend, _StopScanner
 
 pytestmark = pytest.mark.slow
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 
 import pytest
 from lora_helpers import base_shapes, random_adapter, random_pairs
 
+from engine import llama_native
+from engine.chat.history import HistoryStore
+from engine.chat.session import ChatSession
 from engine.errors import LoraError, LoraIncompatibleError, ModelNotFoundError
 from engine.events import Finished
-from engine.gguf import read_gguf
-from engine.history import HistoryStore
-from engine.llama_backend import LlamaCppBackend
-from engine.lora import (
+from engine.host import ModelHost
+from engine.lora.adapters import (
     AdapterChoice,
     LoraRegistry,
     ResolvedAdapter,
@@ -22,10 +22,10 @@ from engine.lora import (
     parse_choice,
     read_adapter,
 )
-from engine.lora_convert import write_adapter_gguf
+from engine.lora.convert import write_adapter_gguf
+from engine.models.gguf import read_gguf
 from engine.params import LoadOptions, SamplingParams
-from engine.session import ChatSession
-from engine.worker import ModelHost
+from engine.runtimes.llamacpp import LlamaCppBackend
 
 QUESTION = [{"role": "system", "content": "You are a helpful assistant. Answer directly and briefly."},
             {"role": "user", "content": "What is the capital of France?"}]
@@ -224,14 +224,11 @@ def test_a_switch_is_computed_with_the_new_weights_not_the_cached_ones(backend, 
     # the same switch done behind our back (no cache drop) gives a different reply
     fresh.adapters.clear()
     tokens_of(fresh)  # the prompt is cached, evaluated with the base weights
-    import llama_cpp.llama_cpp as low
-
     pointer = fresh.adapters._handles[adapters["one"].resolve()].pointer
-    low.llama_set_adapters_lora(fresh.llama._ctx.ctx, (low.llama_adapter_lora_p_ctypes * 1)(pointer), 1,
-                                (ctypes.c_float * 1)(1.0))
+    llama_native.set_adapters(fresh.llama, [pointer], [1.0])
     stale = tokens_of(fresh, fresh=False)
     assert stale != expected
-    low.llama_set_adapters_lora(fresh.llama._ctx.ctx, None, 0, None)
+    llama_native.set_adapters(fresh.llama, [], [])
     fresh.unload()
     backend.adapters.clear()
 

@@ -10,8 +10,8 @@ import sys
 import pytest
 from lora_helpers import peft_folder, peft_modules, random_adapter
 
-from engine.gguf import read_gguf
-from engine.history import HistoryStore
+from engine.chat.history import HistoryStore
+from engine.models.gguf import read_gguf
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import lora_convert
-from engine.gguf import read_gguf
-from engine.lora_convert import convert_peft
+from engine import llama_native
+from engine.lora import convert as lora_convert
+from engine.lora.convert import convert_peft
+from engine.models.gguf import read_gguf
 
 torch = pytest.importorskip("torch", reason="the equivalence tests need the optional `train` extra (torch, peft)")
 peft = pytest.importorskip("peft", reason="the equivalence tests need the optional `train` extra (torch, peft)")
@@ -34,7 +35,7 @@ PROMPTS = ["What is the capital of France?", "Write a haiku about the sea.", "Ho
 
 @pytest.fixture(scope="module")
 def torch_base(base_info):
-    from engine.gguf_torch import load_llama
+    from engine.lora.gguf_torch import load_llama
 
     torch.manual_seed(0)
     model, _ = load_llama(base_info)
@@ -43,8 +44,7 @@ def torch_base(base_info):
 
 @pytest.fixture(scope="module")
 def llama(smollm2_path):
-    import llama_cpp
-
+    llama_cpp, _ = llama_native.modules()
     llm = llama_cpp.Llama(str(smollm2_path), n_ctx=512, n_threads=2, verbose=False, logits_all=True)
     yield llm
     llm.close()
@@ -69,23 +69,17 @@ class Adapter:
     """Switch one GGUF adapter on the raw llama.cpp context (the engine's switching is tested elsewhere)."""
 
     def __init__(self, llm, path) -> None:
-        import ctypes
-
-        import llama_cpp
-
-        self.low, self.llm = llama_cpp, llm
-        self.pointer = llama_cpp.llama_adapter_lora_init(llm._model.model, str(path).encode())
+        self.llm = llm
+        self.pointer = llama_native.adapter_init(llm, path)
         assert self.pointer, f"llama.cpp refused {path}"
-        self.array = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self.pointer)
-        self.scales = (ctypes.c_float * 1)(1.0)
 
     def __enter__(self):
-        self.low.llama_set_adapters_lora(self.llm._ctx.ctx, self.array, 1, self.scales)
+        llama_native.set_adapters(self.llm, [self.pointer], [1.0])
         return self
 
     def __exit__(self, *exc) -> None:
-        self.low.llama_set_adapters_lora(self.llm._ctx.ctx, None, 0, None)
-        self.low.llama_adapter_lora_free(self.pointer)
+        llama_native.set_adapters(self.llm, [], [])
+        llama_native.adapter_free(self.pointer)
 
 
 def greedy(llm, tokens: list[int], n: int = 16) -> list[int]:

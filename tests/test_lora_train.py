@@ -12,8 +12,8 @@ import pytest
 
 from engine.errors import TrainingCancelled, TrainingDataError, TrainingError
 from engine.events import Finished
-from engine.gguf import read_gguf
-from engine.lora_train import MIN_EXAMPLES, PromptTokenizer, TrainConfig, load_examples
+from engine.lora.train import MIN_EXAMPLES, PromptTokenizer, TrainConfig, load_examples
+from engine.models.gguf import read_gguf
 
 GREETING = "Ahoy, friend!"
 SIGNOFF = "Fair winds."
@@ -81,8 +81,8 @@ def test_bad_settings_are_refused():
 # ------------------------------------------------------------------------------- the encoding
 def test_loss_covers_exactly_the_reply_and_the_prompt_is_what_chat_sends(smollm2_path):
     """Training sees the prompt token for token as the chat backend renders and tokenizes it."""
-    from engine.llama_backend import LlamaCppBackend
     from engine.params import LoadOptions
+    from engine.runtimes.llamacpp import LlamaCppBackend
 
     info = read_gguf(smollm2_path)
     tokenizer = PromptTokenizer(info)
@@ -118,12 +118,12 @@ TINY = TrainConfig(rank=4, alpha=8, epochs=2, batch_size=4, learning_rate=2e-3, 
 @pytest.mark.slow
 def test_a_tiny_training_run_registers_an_adapter_that_changes_the_style(tmp_path, smollm2_path):
     needs_train_extra()
-    from engine.history import HistoryStore
-    from engine.lora import AdapterChoice, LoraRegistry
-    from engine.lora_train import train_lora
+    from engine.chat.history import HistoryStore
+    from engine.chat.session import ChatSession
+    from engine.host import ModelHost
+    from engine.lora.adapters import AdapterChoice, LoraRegistry
+    from engine.lora.train import train_lora
     from engine.params import LoadOptions, SamplingParams
-    from engine.session import ChatSession
-    from engine.worker import ModelHost
 
     store = HistoryStore()
     registry = LoraRegistry(store.db)
@@ -160,9 +160,9 @@ def test_a_tiny_training_run_registers_an_adapter_that_changes_the_style(tmp_pat
 @pytest.mark.slow
 def test_cancel_stops_training_and_writes_nothing(tmp_path, smollm2_path):
     needs_train_extra()
-    from engine.history import HistoryStore
-    from engine.lora import LoraRegistry, adapters_dir
-    from engine.lora_train import train_lora
+    from engine.chat.history import HistoryStore
+    from engine.lora.adapters import LoraRegistry, adapters_dir
+    from engine.lora.train import train_lora
 
     store = HistoryStore()
     registry = LoraRegistry(store.db)

@@ -7,13 +7,19 @@ import shutil
 
 import pytest
 
-from engine.bundled import BUNDLED, find_bundled, installed_bundled, sha256_file
+from engine.chat.history import HistoryStore
+from engine.chat.presets import (
+    delete_user_preset,
+    get_preset,
+    list_presets,
+    save_user_preset,
+    user_presets_dir,
+)
 from engine.errors import InglenookError, ModelError, ModelLoadError, ModelNotFoundError, PresetError
-from engine.history import HistoryStore
-from engine.models import ModelRegistry
+from engine.models.bundled import BUNDLED, find_bundled, installed_bundled, sha256_file
+from engine.models.registry import ModelRegistry
+from engine.models.templates import CHATML_TEMPLATE, ChatTemplate
 from engine.params import SamplingParams
-from engine.presets import delete_user_preset, get_preset, list_presets, save_user_preset, user_presets_dir
-from engine.templates import CHATML_TEMPLATE, ChatTemplate
 
 
 def test_shipped_presets_load_and_user_presets_override():

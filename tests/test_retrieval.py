@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from engine.chat.history import HistoryStore
+from engine.chat.session import ChatSession
 from engine.events import Finished, TextDelta
-from engine.history import HistoryStore
+from engine.host import ModelHost
 from engine.params import LoadOptions, SamplingParams
-from engine.session import ChatSession
-from engine.worker import ModelHost
 from knowledge.answer import NOTHING_FOUND, DocumentAugmenter, SourcesEvent, cited_numbers
 from knowledge.catalog import Catalog
 from knowledge.indexer import Indexer
@@ -216,7 +216,7 @@ def test_rewriting_with_the_real_model(indexed, host):
 
 
 def test_rewriting_falls_back_to_the_question_when_the_model_fails(indexed):
-    from engine.worker import ModelHost
+    from engine.host import ModelHost
     from knowledge.rewrite import QueryRewriter, _strip_marker, host_generate
 
     idle = ModelHost()  # a real model owner with no model loaded: every request fails

@@ -11,11 +11,11 @@ import time
 
 import pytest
 
+from engine.chat.history import HistoryStore
+from engine.chat.session import DEFAULT_SYSTEM_PROMPT, ChatSession
 from engine.events import Finished, TextDelta
-from engine.history import HistoryStore
+from engine.host import ModelHost
 from engine.params import LoadOptions, SamplingParams
-from engine.session import DEFAULT_SYSTEM_PROMPT, ChatSession
-from engine.worker import ModelHost
 
 pytestmark = pytest.mark.slow
 
@@ -122,10 +122,10 @@ def test_preset_supplies_system_prompt_few_shot_and_params(host, store):
 KILL_SCRIPT = textwrap.dedent(
     """
     import sys
-    from engine.history import HistoryStore
+    from engine.chat.history import HistoryStore
     from engine.params import LoadOptions, SamplingParams
-    from engine.session import ChatSession
-    from engine.worker import ModelHost
+    from engine.chat.session import ChatSession
+    from engine.host import ModelHost
     host = ModelHost()
     host.load(sys.argv[1], LoadOptions(n_ctx=2048, n_threads=2)).result()
     session = ChatSession(host, HistoryStore(), params=SamplingParams.greedy(max_tokens=1500, repeat_penalty=1.3))

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from desktop_app.cli.common import Context, describe_timings, sampling_overrides
 from desktop_app.cli.lora import apply_lora_args, lora_command
+from engine.chat.presets import list_presets
+from engine.chat.session import ChatSession
 from engine.errors import InglenookError
 from engine.events import ContextNotice, Finished, TextDelta
-from engine.presets import list_presets
-from engine.session import ChatSession
 
 HELP = """Commands:
   /new                 start a new conversation

@@ -7,12 +7,12 @@ import json
 import sys
 from dataclasses import dataclass
 
+from engine.chat.history import HistoryStore
 from engine.errors import InglenookError
 from engine.events import Timings
-from engine.history import HistoryStore
-from engine.models import ModelEntry, ModelRegistry
+from engine.host import ModelHost
+from engine.models.registry import ModelEntry, ModelRegistry
 from engine.params import LoadOptions, SamplingParams
-from engine.worker import ModelHost
 
 
 def add_load_args(parser: argparse.ArgumentParser) -> None:

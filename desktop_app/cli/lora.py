@@ -10,7 +10,7 @@ from pathlib import Path
 
 from desktop_app.cli.common import human_size, print_json
 from engine.errors import InglenookError, LoraError, TrainingCancelled
-from engine.lora import (
+from engine.lora.adapters import (
     AdapterChoice,
     LoraRegistry,
     adapters_dir,
@@ -73,7 +73,7 @@ def add_lora_parser(sub) -> None:
 
 # --------------------------------------------------------------------------------- commands
 def run_lora(args: argparse.Namespace) -> int:
-    from engine.history import HistoryStore
+    from engine.chat.history import HistoryStore
 
     store = HistoryStore()
     try:
@@ -143,8 +143,8 @@ def _info(registry: LoraRegistry, args) -> int:
 
 def _model_info(name: str | None):
     """(name, GGUFInfo) of ``name`` or the default chat model; None when there is none to check against."""
-    from engine.gguf import read_gguf
-    from engine.models import ModelRegistry
+    from engine.models.gguf import read_gguf
+    from engine.models.registry import ModelRegistry
 
     try:
         entry = ModelRegistry().default_chat_model(name)
@@ -167,8 +167,8 @@ def _fit_note(registry: LoraRegistry, name: str, model: str | None) -> None:
 
 
 def _convert(registry: LoraRegistry, args) -> int:
-    from engine.lora_convert import convert_peft
-    from engine.models import ModelRegistry
+    from engine.lora.convert import convert_peft
+    from engine.models.registry import ModelRegistry
 
     base = ModelRegistry().default_chat_model(args.model)
     name = registry.unique_name(args.name or Path(args.folder).resolve().name)
@@ -185,8 +185,8 @@ def _convert(registry: LoraRegistry, args) -> int:
 def _train(registry: LoraRegistry, args) -> int:
     import json
 
-    from engine.lora_train import TrainConfig, load_examples, train_lora
-    from engine.models import ModelRegistry
+    from engine.lora.train import TrainConfig, load_examples, train_lora
+    from engine.models.registry import ModelRegistry
 
     load_examples(args.data)  # a bad file is reported before the model is loaded
     base = ModelRegistry().default_chat_model(args.model)

@@ -7,12 +7,12 @@ import sys
 import threading
 
 from desktop_app.cli.common import human_size, print_json
+from engine.chat.history import HistoryStore
+from engine.chat.presets import delete_user_preset, get_preset, list_presets, save_user_preset
 from engine.errors import DownloadCancelled
-from engine.gguf import read_gguf
 from engine.hardware import detect_gpu_support, plan_for_model
-from engine.history import HistoryStore
-from engine.models import ModelRegistry
-from engine.presets import delete_user_preset, get_preset, list_presets, save_user_preset
+from engine.models.gguf import read_gguf
+from engine.models.registry import ModelRegistry
 
 
 def _registry() -> ModelRegistry:
@@ -57,7 +57,7 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def _download(registry: ModelRegistry, args: argparse.Namespace) -> int:
-    from engine.hub import HubClient
+    from engine.models.hub import HubClient
 
     if not args.filename or args.list:
         files = HubClient(endpoint=args.endpoint, token=args.token).list_gguf_files(args.repo)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from desktop_app.cli.common import print_json
-from engine.history import HistoryStore
+from engine.chat.history import HistoryStore
 
 
 def run_sessions(args: argparse.Namespace) -> int:

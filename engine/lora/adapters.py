@@ -8,7 +8,7 @@ architecture and the shapes when the adapter is loaded and answers a mismatch wi
 line, so we check the same things first and say what is wrong in words.
 
 Adapters are registered in the ``models`` table with ``kind = "lora"``; switching them on a
-loaded model is ``engine.lora_live``.
+loaded model is ``engine.lora.live``.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.bundled import BUNDLED
-from engine.db import Database
 from engine.errors import LoraError, LoraIncompatibleError, LoraNotFoundError, ModelError
-from engine.gguf import GGUFInfo, TensorInfo, read_gguf
-from engine.models import ModelEntry, ModelRegistry, slugify
+from engine.models.bundled import BUNDLED
+from engine.models.gguf import GGUFInfo, TensorInfo, read_gguf
+from engine.models.registry import ModelEntry, ModelRegistry, slugify
 from engine.paths import data_dir
+from engine.store import SQLiteStore
 
 MAX_SCALE = 2.0
 _BLOCK = re.compile(r"^blk\.(\d+)\.(.+)\.weight$")
@@ -342,7 +342,7 @@ class LoraRegistry:
 
     KIND = "lora"
 
-    def __init__(self, db: Database | None = None):
+    def __init__(self, db: SQLiteStore | None = None):
         self.models = ModelRegistry(db)
 
     def list(self) -> list[ModelEntry]:
@@ -428,8 +428,8 @@ class LoraRegistry:
                  progress: Callable | None = None, cancel: threading.Event | None = None,
                  token: str | None = None) -> ModelEntry:
         """Download a GGUF adapter from the Hub (or a mirror) into the adapters folder and register it."""
-        from engine.bundled import sha256_file
-        from engine.hub import HubClient
+        from engine.models.bundled import sha256_file
+        from engine.models.hub import HubClient
 
         dest = adapters_dir() / repo_id.replace("/", "__")
         path = HubClient(endpoint=endpoint, token=token).download(repo_id, filename, dest, progress=progress,

@@ -12,17 +12,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.chat.history import Conversation, HistoryStore, StoredMessage
+from engine.chat.presets import Preset, get_preset
 from engine.errors import HistoryError, InglenookError
 from engine.events import ContextNotice, Event, Finished, TextDelta
-from engine.history import Conversation, HistoryStore, StoredMessage
-from engine.lora import AdapterChoice, LoraRegistry
-from engine.lora_live import AdapterControl, ApplyResult
-from engine.params import SamplingParams
-from engine.presets import Preset, get_preset
-from engine.worker import _END, ModelHost, ReplyStream
+from engine.host import _END, AdapterControl, ModelHost, ReplyStream
+from engine.lora.adapters import AdapterChoice, LoraRegistry
+from engine.lora.live import ApplyResult
+from engine.params import DEFAULT_SYSTEM_PROMPT, SamplingParams
 
 SAVE_INTERVAL_S = 0.5
-DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer directly and briefly. If you do not know, say so."
 
 
 @dataclass

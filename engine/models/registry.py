@@ -1,7 +1,7 @@
 """The model registry: bundled models, GGUF files added from disk, and Hub downloads.
 
 Entries live in the settings database; the files stay where they are (added files) or under
-``<data dir>/models`` (downloads). Every GGUF is checked with ``engine.gguf`` when it is added,
+``<data dir>/models`` (downloads). Every GGUF is checked with ``engine.models.gguf`` when it is added,
 so a broken file is refused at the door with a reason.
 """
 
@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.bundled import DEFAULT_CHAT_MODEL, find_bundled, installed_bundled
-from engine.db import Database
+from engine.appdb import open_app_db
 from engine.errors import InglenookError, ModelError, ModelNotFoundError
-from engine.gguf import read_gguf
-from engine.paths import database_path, models_dir
+from engine.models.bundled import DEFAULT_CHAT_MODEL, find_bundled, installed_bundled
+from engine.models.gguf import read_gguf
+from engine.paths import models_dir
+from engine.store import SQLiteStore
 
 SETTING_KEYS = {"n_ctx", "n_threads", "n_gpu_layers", "chat_template", "n_batch", "use_mmap"}
 
@@ -51,8 +52,8 @@ def slugify(text: str) -> str:
 
 
 class ModelRegistry:
-    def __init__(self, db: Database | None = None):
-        self.db = db or Database(database_path())
+    def __init__(self, db: SQLiteStore | None = None):
+        self.db = db or open_app_db()
 
     # --------------------------------------------------------------- read
     def list(self, kind: str | None = "chat") -> list[ModelEntry]:
@@ -151,12 +152,12 @@ class ModelRegistry:
                  progress: Callable | None = None, cancel: threading.Event | None = None,
                  token: str | None = None) -> ModelEntry:
         """Download a GGUF from the Hub (or a mirror), verify it, and register it."""
-        from engine.hub import HubClient
+        from engine.models.hub import HubClient
 
         dest = models_dir() / repo_id.replace("/", "__")
         client = HubClient(endpoint=endpoint, token=token)
         path = client.download(repo_id, filename, dest, progress=progress, cancel=cancel)
-        from engine.bundled import sha256_file
+        from engine.models.bundled import sha256_file
 
         existing = self.db.query("SELECT name FROM models WHERE path = ?", (str(path.resolve()),))
         if existing:

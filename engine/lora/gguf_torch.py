@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import TrainingError, TrainingUnavailableError
-from engine.gguf import GGUFInfo, read_gguf
-from engine.lora_convert import unpermute_qk_rows
+from engine.lora.convert import unpermute_qk_rows
+from engine.models.gguf import GGUFInfo, read_gguf
 
 _LAYER_NAMES = {
     "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",

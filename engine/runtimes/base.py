@@ -1,7 +1,7 @@
-"""The small contract every chat runtime fulfils, and the registry that finds them.
+"""The small contract every chat runtime fulfils.
 
-Built-in runtimes register themselves the way a plugin would (``register_backend``), so a
-second runtime (MLC LLM, an OpenAI-compatible server) slots in without touching callers.
+A runtime is a class with these methods; it registers itself in ``engine.runtimes.registry`` so
+that callers find it by name and never import it directly.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from engine.errors import InglenookError
 from engine.events import Event
 from engine.params import LoadOptions, SamplingParams
 
@@ -38,7 +37,7 @@ class LoadedModel:
 
 @runtime_checkable
 class ChatBackend(Protocol):
-    """A chat runtime. Exactly one thread may call it (see ``engine.worker.ModelHost``)."""
+    """A chat runtime. Exactly one thread may call it (see ``engine.host.ModelHost``)."""
 
     name: str
 
@@ -52,34 +51,3 @@ class ChatBackend(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def chat(self, messages: list[Message], params: SamplingParams) -> Iterator[Event]: ...
-
-
-_REGISTRY: dict[str, Callable[[], ChatBackend]] = {}
-
-
-def register_backend(name: str, factory: Callable[[], ChatBackend]) -> None:
-    """Make a runtime available under ``name``; registering a name again replaces it."""
-    _REGISTRY[name] = factory
-
-
-def available_backends() -> list[str]:
-    _register_builtins()
-    return sorted(_REGISTRY)
-
-
-def create_backend(name: str = "llama.cpp") -> ChatBackend:
-    _register_builtins()
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        raise InglenookError(
-            f"No runtime called {name!r}; available: {', '.join(sorted(_REGISTRY))}."
-        ) from None
-    return factory()
-
-
-def _register_builtins() -> None:
-    if "llama.cpp" not in _REGISTRY:
-        from engine.llama_backend import LlamaCppBackend
-
-        register_backend("llama.cpp", LlamaCppBackend)

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from engine.backend import ChatBackend, LoadedModel, Message, create_backend
 from engine.errors import InglenookError
 from engine.events import Event, Finished, Timings
+from engine.lora.adapters import ResolvedAdapter
+from engine.lora.live import ActiveAdapter, ApplyResult, adapters_of
 from engine.params import LoadOptions, SamplingParams
+from engine.runtimes.base import ChatBackend, LoadedModel, Message
+from engine.runtimes.registry import create_runtime
 
 T = TypeVar("T")
 _END = object()
@@ -72,7 +75,7 @@ class ModelHost:
 
     def __init__(self, backend: ChatBackend | str = "llama.cpp") -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inglenook-model")
-        self._backend = create_backend(backend) if isinstance(backend, str) else backend
+        self._backend = create_runtime(backend) if isinstance(backend, str) else backend
         self._loaded: LoadedModel | None = None
         self._active: ReplyStream | None = None
 
@@ -138,3 +141,32 @@ class ModelHost:
         except Exception:
             pass
         self._executor.shutdown(wait=True)
+
+
+class AdapterControl:
+    """Switch adapters on a ``ModelHost``'s model from any thread; every call returns a Future.
+
+    The window uses these Futures (never blocking the GUI thread); the CLI calls ``.result()``.
+    """
+
+    def __init__(self, host: ModelHost) -> None:
+        self.host = host
+
+    def apply(self, adapters: Sequence[ResolvedAdapter]) -> Future[ApplyResult]:
+        adapters = list(adapters)
+
+        def job(backend) -> ApplyResult:
+            if not adapters and getattr(backend, "adapters", None) is None:
+                return ApplyResult((), False, (), 0.0)  # a runtime without LoRA support, and none wanted
+            return adapters_of(backend).apply(adapters)
+
+        return self.host.submit(job)
+
+    def clear(self) -> Future[ApplyResult]:
+        return self.apply([])
+
+    def active(self) -> Future[tuple[ActiveAdapter, ...]]:
+        return self.host.submit(lambda backend: adapters_of(backend).active)
+
+    def forget(self, path: Path | str) -> Future[None]:
+        return self.host.submit(lambda backend: adapters_of(backend).forget(path))

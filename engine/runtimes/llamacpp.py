@@ -1,6 +1,6 @@
 """The llama.cpp runtime, through llama-cpp-python.
 
-Every file is checked by ``engine.gguf`` before llama.cpp opens it, so a damaged download gives a
+Every file is checked by ``engine.models.gguf`` before llama.cpp opens it, so a damaged download gives a
 message instead of taking the process down. Replies stream token by token; the evaluated prefix
 stays in the KV cache between turns (llama-cpp-python's ``generate`` reuses the longest common
 prefix), so a long conversation does not re-read its history each turn.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import ctypes
 import logging
 import random
 import threading
@@ -18,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from engine.backend import LoadedModel, LoadProgress, Message
+from engine import llama_native
 from engine.errors import (
     GenerationError,
     InglenookError,
@@ -28,21 +27,17 @@ from engine.errors import (
     NoModelLoadedError,
 )
 from engine.events import ContextNotice, Event, Finished, TextDelta, Timings
-from engine.gguf import GGUFInfo, check_architecture_supported, read_gguf
 from engine.hardware import check_context_fits, resolve_n_gpu_layers
+from engine.models.gguf import GGUFInfo, check_architecture_supported, read_gguf
+from engine.models.templates import ChatTemplate
 from engine.params import LoadOptions, SamplingParams
-from engine.templates import ChatTemplate
+from engine.runtimes.base import LoadedModel, LoadProgress, Message
+from engine.runtimes.registry import register_runtime
 
 log = logging.getLogger(__name__)
 
 _LOAD_LOCK = threading.Lock()  # the progress hook patches a module function for the load's duration
 
-
-def _llama_modules():
-    import llama_cpp
-    import llama_cpp.llama_cpp as low
-
-    return llama_cpp, low
 
 
 class LlamaCppBackend:
@@ -56,13 +51,13 @@ class LlamaCppBackend:
         self._info: GGUFInfo | None = None
         self._template: ChatTemplate | None = None
         self._stops: list[str] = []
-        self._adapters = None  # engine.lora_live.LoraAdapters, made on first use
+        self._adapters = None  # engine.lora.live.LoraAdapters, made on first use
 
     @property
     def adapters(self):
-        """LoRA adapters on the loaded model (``engine.lora_live.LoraAdapters``); owner thread only."""
+        """LoRA adapters on the loaded model (``engine.lora.live.LoraAdapters``); owner thread only."""
         if self._adapters is None:
-            from engine.lora_live import LoraAdapters
+            from engine.lora.live import LoraAdapters
 
             self._adapters = LoraAdapters(self)
         return self._adapters
@@ -104,8 +99,8 @@ class LlamaCppBackend:
         llm = self._construct(path, options, n_ctx, n_gpu_layers, progress)
         try:
             template = ChatTemplate.choose(
-                info.chat_template, options.chat_template, self._special_text(llm, "bos"),
-                self._special_text(llm, "eos"),
+                info.chat_template, options.chat_template, llama_native.special_token_text(llm, "bos"),
+                llama_native.special_token_text(llm, "eos"),
             )
         except InglenookError:
             llm.close()
@@ -129,7 +124,7 @@ class LlamaCppBackend:
 
     def _construct(self, path: Path, options: LoadOptions, n_ctx: int, n_gpu_layers: int,
                    progress: LoadProgress | None):
-        llama_cpp, low = _llama_modules()
+        llama_cpp, _ = llama_native.modules()
         kwargs = dict(
             model_path=str(path),
             n_ctx=n_ctx,
@@ -144,7 +139,7 @@ class LlamaCppBackend:
             kwargs["seed"] = options.seed
         cancelled = threading.Event()
         try:
-            with _LOAD_LOCK, _progress_hook(low, progress, cancelled):
+            with _LOAD_LOCK, llama_native.progress_hook(progress, cancelled):
                 return llama_cpp.Llama(**kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
             if cancelled.is_set():
@@ -156,13 +151,6 @@ class LlamaCppBackend:
                 "this llama.cpp build may not support it, or memory ran out: try a smaller context "
                 "or another quantization."
             ) from exc
-
-    @staticmethod
-    def _special_text(llm, which: str) -> str:
-        token = llm.token_bos() if which == "bos" else llm.token_eos()
-        if token is None or token < 0:
-            return ""
-        return llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
 
     def unload(self) -> None:
         """Free the model and its context now, not whenever the garbage collector gets to it.
@@ -251,8 +239,6 @@ class LlamaCppBackend:
     def _stream(self, tokens: list[int], params: SamplingParams,
                 should_stop: Callable[[], bool] | None) -> Iterator[Event]:
         llm = self._require()
-        _, low = _llama_modules()
-        vocab = llm._model.vocab
         n_ctx = llm.n_ctx()
         budget = min(params.max_tokens, n_ctx - len(tokens) - 1)
         cached = _common_prefix(llm._input_ids[: llm.n_tokens], tokens)
@@ -278,7 +264,7 @@ class LlamaCppBackend:
             for token in generator:
                 if first is None:
                     first = time.perf_counter()
-                if low.llama_vocab_is_eog(vocab, token):
+                if llama_native.token_is_eog(llm, token):
                     reason = "stop"
                     break
                 n_out += 1
@@ -358,37 +344,4 @@ def _common_prefix(a, b) -> int:
     return n
 
 
-@contextlib.contextmanager
-def _progress_hook(low, progress: LoadProgress | None, cancelled: threading.Event):
-    """Report llama.cpp's load progress and let the callback cancel the load.
-
-    ``Llama`` takes no progress callback, so for the duration of one load we wrap
-    ``llama_model_default_params`` to set llama.cpp's own ``progress_callback``.
-    """
-    if progress is None or not hasattr(low, "llama_progress_callback"):
-        yield
-        return
-
-    def on_progress(fraction: float, _user_data) -> bool:
-        try:
-            keep_going = progress(float(fraction)) is not False
-        except Exception:  # a broken callback must not crash the load
-            keep_going = True
-        if not keep_going:
-            cancelled.set()
-        return keep_going
-
-    callback = low.llama_progress_callback(on_progress)
-    original = low.llama_model_default_params
-
-    def patched():
-        params = original()
-        params.progress_callback = callback
-        params.progress_callback_user_data = ctypes.c_void_p(0)
-        return params
-
-    low.llama_model_default_params = patched
-    try:
-        yield
-    finally:
-        low.llama_model_default_params = original
+register_runtime("llama.cpp", LlamaCppBackend)

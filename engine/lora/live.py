@@ -10,27 +10,20 @@ the longest common token prefix between turns, so after any change we drop the e
 (``LlamaCppBackend.invalidate_cache``); otherwise the next reply silently mixes old and new weights.
 
 ``LoraAdapters`` belongs to one backend and must only be called on the model's owner thread;
-``AdapterControl`` is the thread-safe face for the CLI and the window.
+``engine.host.AdapterControl`` is the thread-safe face for the CLI and the window.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from engine import llama_native
 from engine.errors import LoraError
-from engine.lora import AdapterInfo, ResolvedAdapter, check_compatible, check_scale, read_adapter
-
-if TYPE_CHECKING:
-    from engine.llama_backend import LlamaCppBackend
-    from engine.worker import ModelHost
+from engine.lora.adapters import AdapterInfo, ResolvedAdapter, check_compatible, check_scale, read_adapter
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +54,6 @@ class _Handle:
     signature: tuple[int, int]  # (size, mtime_ns): a file rewritten in place is read again
 
 
-def _low():
-    import llama_cpp.llama_cpp as low
-
-    return low
-
 
 def _signature(path: Path) -> tuple[int, int]:
     stat = path.stat()
@@ -75,7 +63,8 @@ def _signature(path: Path) -> tuple[int, int]:
 class LoraAdapters:
     """The adapters loaded for one backend's current model, and which of them are switched on."""
 
-    def __init__(self, backend: LlamaCppBackend) -> None:
+    def __init__(self, backend) -> None:
+        """``backend``: the llama.cpp runtime that owns the model (``engine.runtimes.llamacpp``)."""
         self._backend = backend
         self._handles: dict[Path, _Handle] = {}
         self._stale: list[_Handle] = []  # replaced copies still attached to the context until the next switch
@@ -126,7 +115,7 @@ class LoraAdapters:
             self.apply([ResolvedAdapter(a.name, a.path, a.scale) for a in self._active if a.path != path])
         handle = self._handles.pop(path, None)
         if handle is not None:
-            _low().llama_adapter_lora_free(handle.pointer)
+            llama_native.adapter_free(handle.pointer)
 
     def release(self) -> None:
         """Detach and free every adapter; called before the model and its context are freed."""
@@ -137,9 +126,8 @@ class LoraAdapters:
             except LoraError:
                 log.warning("could not detach adapters before unloading", exc_info=True)
         self._active, self._active_key = (), ()
-        low = _low()
         for handle in [*self._handles.values(), *self._stale]:
-            low.llama_adapter_lora_free(handle.pointer)
+            llama_native.adapter_free(handle.pointer)
         self._handles.clear()
         self._stale.clear()
 
@@ -169,7 +157,7 @@ class LoraAdapters:
             return handle, False
         info = read_adapter(path)
         check_compatible(info, base)
-        pointer = _low().llama_adapter_lora_init(self._backend.llama._model.model, os.fsencode(path))
+        pointer = llama_native.adapter_init(self._backend.llama, path)
         if not pointer:
             raise LoraError(
                 f"llama.cpp could not load the adapter {adapter.name!r} ({path}) although it passed Inglenook's "
@@ -179,24 +167,17 @@ class LoraAdapters:
             if any(a.path == path for a in self._active):
                 self._stale.append(handle)
             else:
-                _low().llama_adapter_lora_free(handle.pointer)
+                llama_native.adapter_free(handle.pointer)
         handle = _Handle(pointer, info, signature)
         self._handles[path] = handle
         return handle, True
 
     def _set(self, llm, pointers: list, scales: list[float]) -> None:
-        low = _low()
-        n = len(pointers)
-        if n:
-            array = (low.llama_adapter_lora_p_ctypes * n)(*pointers)
-            values = (ctypes.c_float * n)(*scales)
-            rc = low.llama_set_adapters_lora(llm._ctx.ctx, array, n, values)
-        else:
-            rc = low.llama_set_adapters_lora(llm._ctx.ctx, None, 0, None)
+        rc = llama_native.set_adapters(llm, pointers, scales)
         if rc != 0:
             raise LoraError(f"llama.cpp refused to switch adapters (error {rc}); the previous adapters stay on.")
         for handle in self._stale:
-            low.llama_adapter_lora_free(handle.pointer)
+            llama_native.adapter_free(handle.pointer)
         self._stale.clear()
 
 
@@ -205,32 +186,3 @@ def adapters_of(backend) -> LoraAdapters:
     if adapters is None:
         raise LoraError(f"The {getattr(backend, 'name', 'current')} runtime cannot apply LoRA adapters.")
     return adapters
-
-
-class AdapterControl:
-    """Switch adapters on a ``ModelHost``'s model from any thread; every call returns a Future.
-
-    The window uses these Futures (never blocking the GUI thread); the CLI calls ``.result()``.
-    """
-
-    def __init__(self, host: ModelHost) -> None:
-        self.host = host
-
-    def apply(self, adapters: Sequence[ResolvedAdapter]) -> Future[ApplyResult]:
-        adapters = list(adapters)
-
-        def job(backend) -> ApplyResult:
-            if not adapters and getattr(backend, "adapters", None) is None:
-                return ApplyResult((), False, (), 0.0)  # a runtime without LoRA support, and none wanted
-            return adapters_of(backend).apply(adapters)
-
-        return self.host.submit(job)
-
-    def clear(self) -> Future[ApplyResult]:
-        return self.apply([])
-
-    def active(self) -> Future[tuple[ActiveAdapter, ...]]:
-        return self.host.submit(lambda backend: adapters_of(backend).active)
-
-    def forget(self, path: Path | str) -> Future[None]:
-        return self.host.submit(lambda backend: adapters_of(backend).forget(path))

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.db import Database
+from engine.appdb import open_app_db
 from engine.errors import HistoryError
-from engine.paths import database_path
 
 STATUSES = ("complete", "streaming", "stopped", "incomplete", "error")
 AT_HEAD: Any = object()  # default parent: the conversation's current head (None means "a root message")
@@ -83,7 +82,7 @@ class HistoryStore:
     """All chat history and settings. Safe to share between threads."""
 
     def __init__(self, path: Path | str | None = None):
-        self.db = Database(path or database_path())
+        self.db = open_app_db(path)
         self.recovered = self._recover_interrupted()
 
     def close(self) -> None:

@@ -8,8 +8,8 @@ What the adapter learns is exactly what it will see in the app: prompts are rend
 own chat template (the one ``LlamaCppBackend`` uses), tokenized by llama.cpp's tokenizer, with the
 app's default system prompt where an example has none, and the loss counts only the reply tokens
 (and the end-of-turn token, so the model learns to stop). The base weights come from the GGUF
-itself (``engine.gguf_torch``); the result goes through the same converter as any PEFT adapter
-(``engine.lora_convert``) and is registered, ready to switch on.
+itself (``engine.lora.gguf_torch``); the result goes through the same converter as any PEFT adapter
+(``engine.lora.convert``) and is registered, ready to switch on.
 
 Progress is a callback (``TrainProgress``); cancel with a ``threading.Event``. Nothing here knows Qt.
 """
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import InglenookError, TrainingCancelled, TrainingDataError, TrainingError
-from engine.gguf import GGUFInfo, read_gguf
+from engine.models.gguf import GGUFInfo, read_gguf
 from engine.params import physical_cores
 
 MIN_EXAMPLES = 10
@@ -126,16 +126,15 @@ class PromptTokenizer:
     """The model's chat template and llama.cpp's tokenizer, as the chat backend uses them."""
 
     def __init__(self, info: GGUFInfo, chat_template: str | None = None) -> None:
-        import llama_cpp
+        from engine import llama_native
+        from engine.models.templates import ChatTemplate
 
-        from engine.llama_backend import LlamaCppBackend
-        from engine.templates import ChatTemplate
-
+        llama_cpp, _ = llama_native.modules()
         with _quiet_stderr():
             self._llm = llama_cpp.Llama(str(info.path), vocab_only=True, verbose=False)
         self.template = ChatTemplate.choose(
-            info.chat_template, chat_template, LlamaCppBackend._special_text(self._llm, "bos"),
-            LlamaCppBackend._special_text(self._llm, "eos"),
+            info.chat_template, chat_template, llama_native.special_token_text(self._llm, "bos"),
+            llama_native.special_token_text(self._llm, "eos"),
         )
         self.add_bos = bool(self._llm._model.add_bos_token())
         self.eos_id = self._llm.token_eos()
@@ -290,8 +289,8 @@ def train_lora(data: str | Path, name: str, *, base: str | Path, config: TrainCo
     Raises ``TrainingDataError`` for a bad file (before loading anything heavy), ``TrainingCancelled``
     when ``cancel`` is set (nothing is written), ``TrainingUnavailableError`` without the extra.
     """
-    from engine.gguf_torch import require_torch
-    from engine.lora import LoraRegistry
+    from engine.lora.adapters import LoraRegistry
+    from engine.lora.gguf_torch import require_torch
 
     config = (config or TrainConfig()).validate()
     examples = load_examples(data)
@@ -341,7 +340,7 @@ def train_lora(data: str | Path, name: str, *, base: str | Path, config: TrainCo
 
 
 def _free_name(registry, name: str) -> str:
-    from engine.models import slugify
+    from engine.models.registry import slugify
 
     slug = slugify(name)
     if slug in {e.name for e in registry.models.list(None)}:
@@ -350,7 +349,7 @@ def _free_name(registry, name: str) -> str:
 
 
 def _encode_all(examples: list[Example], tokenizer: PromptTokenizer, config: TrainConfig):
-    from engine.session import DEFAULT_SYSTEM_PROMPT
+    from engine.params import DEFAULT_SYSTEM_PROMPT
 
     system = config.system_prompt if config.system_prompt is not None else DEFAULT_SYSTEM_PROMPT
     encoded, truncated = [], 0
@@ -385,7 +384,7 @@ def _split(encoded: list, config: TrainConfig) -> tuple[list, list]:
 def _peft_model(info: GGUFInfo, config: TrainConfig):
     from peft import LoraConfig, get_peft_model
 
-    from engine.gguf_torch import load_llama
+    from engine.lora.gguf_torch import load_llama
 
     model, _ = load_llama(info)
     lora = LoraConfig(r=config.rank, lora_alpha=config.alpha, lora_dropout=config.dropout,
@@ -509,7 +508,7 @@ class _Loop:
 
 
 def _export(model, info: GGUFInfo, registry, name: str, config: TrainConfig) -> Path:
-    from engine.lora_convert import convert_peft
+    from engine.lora.convert import convert_peft
 
     with tempfile.TemporaryDirectory(prefix="inglenook-lora-") as folder:
         model.save_pretrained(folder, safe_serialization=True)

@@ -1,0 +1,1 @@
+"""Conversations: sessions, chat templates, prompt presets and the chat history."""

@@ -1,0 +1,1 @@
+"""Model files: GGUF reading and checks, the model registry, bundled models, Hub downloads."""
