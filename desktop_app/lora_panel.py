@@ -28,17 +28,9 @@ from desktop_app.widgets import heading, muted
 from engine.errors import InglenookError
 from engine.lora.adapters import MAX_SCALE, AdapterChoice
 from engine.models.registry import ModelEntry
+from engine.units import format_bytes
 
 STEPS_PER_UNIT = 100  # the slider counts hundredths
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
 
 
 class AdapterRow(QWidget):
@@ -227,7 +219,7 @@ class LoraPanel(QWidget):
             self.tr("Changes {targets} in layers {layers}").format(
                 targets=", ".join(info.targets), layers=info.summary()["layers"] or "–"),
             self.tr("Base model: {base}").format(base=info.base_model or self.tr("not recorded")),
-            f"{entry.path} ({human_size(info.file_size)})",
+            f"{entry.path} ({format_bytes(info.file_size)})",
         ]
         return "\n".join(lines), False
 

@@ -30,8 +30,9 @@ from desktop_app.controller import AppController, PartialDownload
 from desktop_app.qt_models import ModelListModel
 from desktop_app.widgets import Page, heading, muted
 from engine.hardware import OffloadPlan
-from engine.models.hub import DEFAULT_ENDPOINT, DownloadProgress, HubFile, human_size
+from engine.models.hub import DEFAULT_ENDPOINT, DownloadProgress, HubFile
 from engine.models.registry import ModelEntry
+from engine.units import format_bytes
 
 
 class ModelsPage(Page):
@@ -313,9 +314,9 @@ class ModelsPage(Page):
         }.get(plan.fit, plan.fit)
         if plan.gpu_bytes:
             memory = self.tr("about {gpu} on the GPU, {cpu} in RAM").format(
-                gpu=human_size(plan.gpu_bytes), cpu=human_size(plan.cpu_bytes))
+                gpu=format_bytes(plan.gpu_bytes), cpu=format_bytes(plan.cpu_bytes))
         else:
-            memory = self.tr("about {cpu} in RAM").format(cpu=human_size(plan.cpu_bytes))
+            memory = self.tr("about {cpu} in RAM").format(cpu=format_bytes(plan.cpu_bytes))
         self.fit.setText(f"<b>{rating}</b> · {memory}<br/>{plan.message}")
         self.fit.setProperty("fit", plan.fit)
 
@@ -393,7 +394,7 @@ class ModelsPage(Page):
         if not files:
             self.files.addItem(self.tr("This repository has no GGUF files."))
         for item in files:
-            size = human_size(item.size) if item.size else "?"
+            size = format_bytes(item.size) if item.size else "?"
             entry = QListWidgetItem(f"{item.filename}  ·  {size}")
             entry.setData(Qt.ItemDataRole.UserRole, item.filename)
             self.files.addItem(entry)
@@ -427,10 +428,10 @@ class ModelsPage(Page):
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(progress.downloaded / progress.total * 1000))
         text = self.tr("{file}: {done} of {total} · {rate}/s").format(
-            file=progress.filename, done=human_size(progress.downloaded),
-            total=human_size(progress.total) if progress.total else "?", rate=human_size(progress.bytes_per_s))
+            file=progress.filename, done=format_bytes(progress.downloaded),
+            total=format_bytes(progress.total) if progress.total else "?", rate=format_bytes(progress.bytes_per_s))
         if progress.resumed_from:
-            text += " · " + self.tr("resumed at {size}").format(size=human_size(progress.resumed_from))
+            text += " · " + self.tr("resumed at {size}").format(size=format_bytes(progress.resumed_from))
         self.progress_label.setText(text)
 
     def _download_ended(self) -> None:
@@ -459,7 +460,7 @@ class ModelsPage(Page):
         self.partials.clear()
         partial_list = self.controller.partial_downloads()
         for partial in partial_list:
-            item = QListWidgetItem(f"{partial.repo_id} / {partial.filename}  ·  {human_size(partial.size)}")
+            item = QListWidgetItem(f"{partial.repo_id} / {partial.filename}  ·  {format_bytes(partial.size)}")
             item.setData(Qt.ItemDataRole.UserRole, partial)
             self.partials.addItem(item)
         visible = bool(partial_list)

@@ -7,8 +7,8 @@ import time
 from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from engine.chat.history import Conversation, HistoryStore
-from engine.models.hub import human_size
 from engine.models.registry import ModelEntry, ModelRegistry
+from engine.units import format_bytes
 
 IdRole = Qt.ItemDataRole.UserRole + 1
 NameRole = Qt.ItemDataRole.UserRole + 2
@@ -112,7 +112,7 @@ class ModelListModel(QAbstractTableModel):
             if column == "source":
                 return self.sources.get(entry.source, entry.source)
             if column == "size":
-                return human_size(entry.size) if entry.size else ""
+                return format_bytes(entry.size) if entry.size else ""
             return str(entry.path)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{entry.name}\n{entry.path}"

@@ -22,6 +22,7 @@ import psutil
 from engine import llama_native
 from engine.errors import ContextTooLargeError, ModelError
 from engine.models.gguf import GGUFInfo
+from engine.units import format_bytes
 
 GiB = 1024**3
 MiB = 1024**2
@@ -82,7 +83,7 @@ def _detect_gpu_support() -> GpuSupport:
             "models run on the CPU.",
         )
     listed = "; ".join(
-        f"{d.name} ({d.backend}, {_gib(d.free_bytes)} free of {_gib(d.total_bytes)})" for d in devices
+        f"{d.name} ({d.backend}, {format_bytes(d.free_bytes)} free of {format_bytes(d.total_bytes)})" for d in devices
     )
     return GpuSupport(True, devices, f"GPU offload available: {listed}.")
 
@@ -245,9 +246,9 @@ def check_context_fits(info: GGUFInfo, n_ctx: int, available: int | None = None)
     if estimate.total_bytes <= available:
         return
     needs = (
-        f"{info.name} with a context of {n_ctx:,} tokens needs about {_gib(estimate.total_bytes)} "
-        f"(model {_gib(estimate.weights_bytes)}, context memory {_gib(estimate.kv_bytes)}, "
-        f"working memory {_gib(estimate.compute_bytes)}), but only {_gib(available)} is free"
+        f"{info.name} with a context of {n_ctx:,} tokens needs about {format_bytes(estimate.total_bytes)} "
+        f"(model {format_bytes(estimate.weights_bytes)}, context memory {format_bytes(estimate.kv_bytes)}, "
+        f"working memory {format_bytes(estimate.compute_bytes)}), but only {format_bytes(available)} is free"
     )
     best = largest_fitting_context(info, available, n_ctx)
     if best == 0:
@@ -352,14 +353,14 @@ def plan_offload(
 
 def _plan_message(fit: str, count: int, total: int, gpu_bytes: int, free_vram: int) -> str:
     if fit == "fits":
-        return f"The whole model fits on the GPU (all {total} layers, about {_gib(gpu_bytes)} of {_gib(free_vram)} free)."
+        return f"The whole model fits on the GPU (all {total} layers, about {format_bytes(gpu_bytes)} of {format_bytes(free_vram)} free)."
     if fit == "partial":
         return (
-            f"{count} of {total} layers fit on the GPU (about {_gib(gpu_bytes)} of {_gib(free_vram)} free); "
+            f"{count} of {total} layers fit on the GPU (about {format_bytes(gpu_bytes)} of {format_bytes(free_vram)} free); "
             "the rest run on the CPU, so replies are slower. A smaller context or quantization lets more layers fit."
         )
     return (
-        f"Not even one layer fits in the {_gib(free_vram)} free on the GPU, so the model runs on the CPU. "
+        f"Not even one layer fits in the {format_bytes(free_vram)} free on the GPU, so the model runs on the CPU. "
         "Close programs that use the GPU, or choose a smaller context."
     )
 
@@ -453,8 +454,3 @@ def resolve_n_gpu_layers(
     return wanted, OffloadPlan(wanted, plan.total_layers, fit, gpu_bytes, cpu_bytes, message)
 
 
-def _gib(n: int) -> str:
-    """A size for people: MiB below 1 GiB, else GiB with one decimal."""
-    if abs(n) < GiB:
-        return f"{round(n / MiB):,} MiB"
-    return f"{n / GiB:.1f} GiB"

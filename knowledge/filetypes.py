@@ -95,11 +95,3 @@ def unsupported_reason(path: Path | str) -> str:
     return f"unsupported file type ({suffix})"
 
 
-def format_size(size: int) -> str:
-    """Bytes as people read them: ``"63.2 MB"`` (binary megabytes, as file managers on Windows show)."""
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")

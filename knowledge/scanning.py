@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pathspec
 
+from engine.units import format_bytes
 from knowledge.encoding import SNIFF_BYTES, binary_reason
-from knowledge.filetypes import TEXT_KINDS, format_size, kind_for_path, unsupported_reason
+from knowledge.filetypes import TEXT_KINDS, kind_for_path, unsupported_reason
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
@@ -223,7 +224,7 @@ class _Walker:
         if info.st_size == 0:
             return SkippedFile(path, "empty file")
         if info.st_size > self.max_bytes:
-            cap, size = format_size(self.max_bytes), format_size(info.st_size)
+            cap, size = format_bytes(self.max_bytes), format_bytes(info.st_size)
             return SkippedFile(path, f"larger than the {cap} size cap ({size})")
         try:
             with open(path, "rb") as handle:

@@ -12,7 +12,7 @@ from engine.errors import InglenookError
 from engine.events import Timings
 from engine.host import ModelHost
 from engine.models.registry import ModelEntry, ModelRegistry
-from engine.params import LoadOptions, SamplingParams
+from engine.params import LoadOptions
 
 
 def add_load_args(parser: argparse.ArgumentParser) -> None:
@@ -112,15 +112,3 @@ def fail(error: InglenookError) -> int:
     return 2
 
 
-def human_size(n: int | None) -> str:
-    if not n:
-        return "?"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
-def sampling_from(args: argparse.Namespace, base: SamplingParams | None = None) -> SamplingParams:
-    return (base or SamplingParams()).updated(**sampling_overrides(args))

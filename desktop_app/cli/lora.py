@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from desktop_app.cli.common import human_size, print_json
+from desktop_app.cli.common import print_json
 from engine.errors import InglenookError, LoraError, TrainingCancelled
 from engine.lora.adapters import (
     AdapterChoice,
@@ -18,6 +18,7 @@ from engine.lora.adapters import (
     merge_choices,
     parse_choice,
 )
+from engine.units import format_bytes
 
 
 # ---------------------------------------------------------------------------------- parser
@@ -85,7 +86,7 @@ def run_lora(args: argparse.Namespace) -> int:
             entry = registry.add(args.path, name=args.name)
             info = registry.info(entry.name)
             print(f"Added {entry.name}: rank {info.rank}, alpha {info.alpha:g}, {info.architecture}, "
-                  f"changes {', '.join(info.targets)} ({human_size(info.file_size)})")
+                  f"changes {', '.join(info.targets)} ({format_bytes(info.file_size)})")
             _fit_note(registry, entry.name, None)
         elif action == "info":
             return _info(registry, args)
@@ -122,7 +123,7 @@ def _list(registry: LoraRegistry, args) -> int:
         info = row["adapter"]
         what = (f"rank {info['rank']:<3} alpha {info['alpha']:<5g} {info['architecture'] or '?':8} "
                 f"{','.join(info['targets'])}") if "error" not in info else f"unreadable: {info['error']}"
-        print(f"{row['name']:28} {row['source']:9} {human_size(row['size']):>9}  {what}")
+        print(f"{row['name']:28} {row['source']:9} {format_bytes(row['size']):>9}  {what}")
     return 0
 
 
@@ -175,7 +176,7 @@ def _convert(registry: LoraRegistry, args) -> int:
     out = Path(args.output) if args.output else adapters_dir() / f"{name}.gguf"
     info = convert_peft(args.folder, base.path, out, name=name, dtype="f16" if args.f16 else "f32")
     print(f"Converted {args.folder} for {base.name}: {len(info.pairs)} tensor pairs, rank {info.rank}, "
-          f"alpha {info.alpha:g} -> {out} ({human_size(info.file_size)})")
+          f"alpha {info.alpha:g} -> {out} ({format_bytes(info.file_size)})")
     if not args.no_register:
         entry = registry.add(out, name, source="converted" if not args.output else "local")
         print(f"Registered as {entry.name}: switch it on with `nook chat --lora {entry.name}`.")

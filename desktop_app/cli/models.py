@@ -6,13 +6,14 @@ import argparse
 import sys
 import threading
 
-from desktop_app.cli.common import human_size, print_json
+from desktop_app.cli.common import print_json
 from engine.chat.history import HistoryStore
 from engine.chat.presets import delete_user_preset, get_preset, list_presets, save_user_preset
 from engine.errors import DownloadCancelled
 from engine.hardware import detect_gpu_support, plan_for_model
 from engine.models.gguf import read_gguf
 from engine.models.registry import ModelRegistry
+from engine.units import format_bytes
 
 
 def _registry() -> ModelRegistry:
@@ -28,12 +29,12 @@ def run_models(args: argparse.Namespace) -> int:
             print_json([e.as_dict() for e in entries])
             return 0
         for entry in entries:
-            print(f"{entry.name:32} {entry.source:8} {human_size(entry.size):>9}  {entry.path}")
+            print(f"{entry.name:32} {entry.source:8} {format_bytes(entry.size):>9}  {entry.path}")
         if not entries:
             print("No models yet: run scripts/setup.sh for the bundled one, or `nook models add PATH`.")
     elif action == "add":
         entry = registry.add(args.path, name=args.name)
-        print(f"Added {entry.name} ({human_size(entry.size)}) from {entry.path}")
+        print(f"Added {entry.name} ({format_bytes(entry.size)}) from {entry.path}")
     elif action == "remove":
         entry = registry.remove(args.name, delete_file=args.delete_file)
         print(f"Removed {entry.name}" + (" and deleted its file" if args.delete_file else ""))
@@ -62,7 +63,7 @@ def _download(registry: ModelRegistry, args: argparse.Namespace) -> int:
     if not args.filename or args.list:
         files = HubClient(endpoint=args.endpoint, token=args.token).list_gguf_files(args.repo)
         for item in files:
-            print(f"{item.filename:60} {human_size(item.size):>9}")
+            print(f"{item.filename:60} {format_bytes(item.size):>9}")
         if not files:
             print(f"{args.repo} has no GGUF files.")
         return 0
@@ -71,8 +72,8 @@ def _download(registry: ModelRegistry, args: argparse.Namespace) -> int:
     def show(progress) -> None:
         total = progress.total or 0
         pct = f"{progress.downloaded / total * 100:5.1f}%" if total else ""
-        print(f"\r\033[K{progress.filename}: {human_size(progress.downloaded)} / {human_size(total)} {pct} "
-              f"{human_size(int(progress.bytes_per_s))}/s", end="", file=sys.stderr, flush=True)
+        print(f"\r\033[K{progress.filename}: {format_bytes(progress.downloaded)} / {format_bytes(total)} {pct} "
+              f"{format_bytes(int(progress.bytes_per_s))}/s", end="", file=sys.stderr, flush=True)
 
     try:
         entry = registry.download(args.repo, args.filename, endpoint=args.endpoint, name=args.name,

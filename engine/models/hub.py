@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 import httpx
 
 from engine.errors import DownloadCancelled, DownloadError, OfflineError
+from engine.units import format_bytes
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 MIRROR_EXAMPLE = "https://hf-mirror.com"
@@ -110,16 +111,6 @@ class DownloadProgress:
     total: int | None
     bytes_per_s: float
     resumed_from: int
-
-
-def human_size(n: int | float) -> str:
-    """``1536`` -> ``'1.5 KiB'``."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 class _Interrupted(Exception):
@@ -380,9 +371,9 @@ class HubClient:
         except OSError as exc:
             if exc.errno in _NO_SPACE:
                 need = (job.total - done) if job.total is not None else None
-                what = f"{human_size(need)} more are needed" if need is not None else "more space is needed"
+                what = f"{format_bytes(need)} more are needed" if need is not None else "more space is needed"
                 raise DownloadError(
-                    f"The disk is full: {job.filename} stopped at {human_size(done)} in "
+                    f"The disk is full: {job.filename} stopped at {format_bytes(done)} in "
                     f"{job.part.parent}; {what}. Free up space and run the same download again to "
                     f"resume (the partial file {job.part.name} is kept)."
                 ) from exc
@@ -421,9 +412,9 @@ class HubClient:
 
     def _interrupted_error(self, exc: BaseException, job: _Job) -> DownloadError:
         have = job.part.stat().st_size if job.part.exists() else 0
-        of = f" of {human_size(job.total)}" if job.total is not None else ""
+        of = f" of {format_bytes(job.total)}" if job.total is not None else ""
         kept = (
-            f" {human_size(have)}{of} are kept in {job.part.name}; run the same download again to resume."
+            f" {format_bytes(have)}{of} are kept in {job.part.name}; run the same download again to resume."
             if have
             else ""
         )
@@ -638,9 +629,9 @@ def _check_cancel(job: _Job) -> None:
     if job.cancel is None or not job.cancel.is_set():
         return
     have = job.part.stat().st_size if job.part.exists() else 0
-    of = f" of {human_size(job.total)}" if job.total is not None else ""
+    of = f" of {format_bytes(job.total)}" if job.total is not None else ""
     raise DownloadCancelled(
-        f"Download of {job.filename} cancelled at {human_size(have)}{of}. The partial file {job.part} "
+        f"Download of {job.filename} cancelled at {format_bytes(have)}{of}. The partial file {job.part} "
         "is kept; run the same download again to resume, or delete it to free the space."
     )
 
@@ -659,8 +650,8 @@ def _check_space(job: _Job, have: int) -> None:
     free = shutil.disk_usage(job.part.parent).free
     if need > free:
         raise DownloadError(
-            f"Not enough disk space in {job.part.parent} for {job.filename}: {human_size(need)} more are "
-            f"needed but only {human_size(free)} is free. Free up {human_size(need - free)} or choose "
+            f"Not enough disk space in {job.part.parent} for {job.filename}: {format_bytes(need)} more are "
+            f"needed but only {format_bytes(free)} is free. Free up {format_bytes(need - free)} or choose "
             "another folder."
         )
 
