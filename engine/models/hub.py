@@ -19,27 +19,23 @@ explicit argument) names a mirror such as ``https://hf-mirror.com``.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
-import re
-import shutil
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import httpx
 
-from engine.errors import DownloadCancelled, DownloadError, OfflineError
+from engine.errors import DownloadError, OfflineError
+from engine.models import download_files as files
 from engine.units import format_bytes
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 MIRROR_EXAMPLE = "https://hf-mirror.com"
 
-_CHUNK = 1024 * 1024
 _PROGRESS_INTERVAL_S = 0.1
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _TRUE = {"1", "true", "yes", "on"}
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
@@ -60,9 +56,6 @@ def _both(name: str) -> tuple[type[BaseException], ...]:
 _UNREACHABLE = _both("TransportError")
 _HTTP_ERRORS = _both("HTTPError")
 
-# Only one download per destination file at a time in this process.
-_active: set[Path] = set()
-_active_lock = threading.Lock()
 
 
 def resolve_endpoint(explicit: str | None = None) -> str:
@@ -76,11 +69,6 @@ def resolve_endpoint(explicit: str | None = None) -> str:
                 value = "https://" + value
             return value
     return DEFAULT_ENDPOINT
-
-
-def offline_mode() -> bool:
-    """True when ``HF_HUB_OFFLINE`` or ``INGLENOOK_OFFLINE`` is set to 1/true/yes/on."""
-    return bool(_offline_variables())
 
 
 def _offline_variables() -> list[str]:
@@ -111,35 +99,6 @@ class DownloadProgress:
     total: int | None
     bytes_per_s: float
     resumed_from: int
-
-
-class _Interrupted(Exception):
-    """The transfer stopped part-way for a reason worth one more try (connection dropped...)."""
-
-    def __init__(self, cause: BaseException):
-        super().__init__(str(cause))
-        self.cause = cause
-
-
-class _Restart(Exception):
-    """The server cannot continue the part file: throw it away and start from byte 0."""
-
-
-@dataclass
-class _Job:
-    """Everything one download needs to know, passed between its steps."""
-
-    repo_id: str
-    revision: str
-    filename: str
-    url: str
-    part: Path
-    total: int | None
-    progress: Callable[[DownloadProgress], None] | None
-    cancel: threading.Event | None
-    #: running SHA-256 of the part file's first ``hashed`` bytes, kept across resumes
-    digest: hashlib._Hash | None = None
-    hashed: int = 0
 
 
 class HubClient:
@@ -215,92 +174,79 @@ class HubClient:
         when ``cancel`` is set (the part is kept), :class:`OfflineError` when the Hub cannot be
         reached or offline mode is on, and :class:`DownloadError` for everything else.
         """
-        from huggingface_hub import get_hf_file_metadata, hf_hub_url
-
         self._ensure_online()
-        final = _destination(Path(dest_dir), filename)
+        final = files.destination(Path(dest_dir), filename)
         part = final.with_name(final.name + ".part")
         if expected_sha256 is not None:
             expected_sha256 = expected_sha256.strip().lower()
-            if not _SHA256_RE.match(expected_sha256):
+            if not files.SHA256_RE.match(expected_sha256):
                 raise ValueError(f"expected_sha256 must be 64 hex digits, got {expected_sha256!r}")
 
-        url = hf_hub_url(repo_id, filename, revision=revision, endpoint=self.endpoint)
-        try:
-            meta = get_hf_file_metadata(url, token=self.token, timeout=self.timeout)
-        except Exception as exc:
-            raise self._translate(exc, repo_id=repo_id, revision=revision, filename=filename) from exc
-
-        hub_sha = _sha256_from_etag(meta.etag)
-        if expected_sha256 and hub_sha and expected_sha256 != hub_sha:
-            raise DownloadError(
-                f"{filename} in {repo_id} has SHA-256 {hub_sha} on {self.endpoint}, not the expected "
-                f"{expected_sha256}: the file changed upstream or the expected hash is wrong. "
-                "Check the model page and try again with the right file or revision."
-            )
-        sha = expected_sha256 or hub_sha
-
-        job = _Job(repo_id, revision, filename, url, part, meta.size, progress, cancel)
-        with _claim(final):
+        url, size, sha = self._file_metadata(repo_id, filename, revision, expected_sha256)
+        job = files.Job(repo_id, revision, filename, url, part, size, progress, cancel)
+        with files.claim(final):
             try:
                 final.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DownloadError(
                     f"Cannot create the folder {final.parent}: {exc.strerror or exc}. Choose a folder you can write to."
                 ) from exc
-            if _already_there(final, job.total, sha, cancel, filename):
+            if files.already_there(final, job.total, sha, cancel, filename):
                 if progress and job.total is not None:
                     progress(DownloadProgress(filename, job.total, job.total, 0.0, job.total))
                 return final
             self._fetch_with_retries(job)
-            size = part.stat().st_size
-            if job.digest is None or job.hashed != size:
-                job.digest, job.hashed = _hash_prefix(part, size, cancel, filename), size
-            actual = job.digest.hexdigest()
-            if sha and actual != sha:
-                part.unlink(missing_ok=True)
-                raise DownloadError(
-                    f"{filename} from {repo_id} is corrupt: its SHA-256 is {actual} but should be "
-                    f"{sha}. The damaged file was deleted; download it again (if this keeps happening, "
-                    f"try a mirror such as `--endpoint {MIRROR_EXAMPLE}`)."
-                )
-            if job.total is not None and size != job.total:
-                part.unlink(missing_ok=True)
-                raise DownloadError(
-                    f"{filename} from {repo_id} arrived with {size} bytes, not the {job.total} the Hub "
-                    "announced. The damaged file was deleted; download it again."
-                )
+            _verify_part(job, sha)
             os.replace(part, final)
-            _fsync_dir(final.parent)
+            files.fsync_dir(final.parent)
         return final
 
-    def _fetch_with_retries(self, job: _Job) -> None:
+    def _file_metadata(self, repo_id: str, filename: str, revision: str,
+                       expected_sha256: str | None) -> tuple[str, int | None, str | None]:
+        """The file's URL, size and the SHA-256 to check it against (the caller's, else the Hub's)."""
+        from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+        url = hf_hub_url(repo_id, filename, revision=revision, endpoint=self.endpoint)
+        try:
+            meta = get_hf_file_metadata(url, token=self.token, timeout=self.timeout)
+        except Exception as exc:
+            raise self._translate(exc, repo_id=repo_id, revision=revision, filename=filename) from exc
+        hub_sha = files.sha256_from_etag(meta.etag)
+        if expected_sha256 and hub_sha and expected_sha256 != hub_sha:
+            raise DownloadError(
+                f"{filename} in {repo_id} has SHA-256 {hub_sha} on {self.endpoint}, not the expected "
+                f"{expected_sha256}: the file changed upstream or the expected hash is wrong. "
+                "Check the model page and try again with the right file or revision."
+            )
+        return url, meta.size, expected_sha256 or hub_sha
+
+    def _fetch_with_retries(self, job: files.Job) -> None:
         """Stream into the part file until it is complete, resuming after dropped connections."""
         failures = 0
         while True:
-            _check_cancel(job)
+            files.check_cancel(job)
             have = job.part.stat().st_size if job.part.exists() else 0
             if job.total is not None and have > job.total:
                 job.part.unlink()
                 have = 0
             if job.total is not None and have == job.total and job.total > 0:
                 return  # already complete: only verification is left
-            _check_space(job, have)
+            files.check_space(job, have)
             try:
                 self._fetch_once(job, have)
                 return
-            except _Restart:
+            except files.Restart:
                 job.part.unlink(missing_ok=True)
                 continue
-            except _Interrupted as stop:
+            except files.Interrupted as stop:
                 grew = job.part.exists() and job.part.stat().st_size > have
                 failures = 1 if grew else failures + 1  # only attempts in a row that got nowhere add up
                 if failures > self.retries:
                     raise self._interrupted_error(stop.cause, job) from stop.cause
-                _sleep_unless_cancelled(job.cancel, min(0.25 * 2 ** (failures - 1), 8.0))
+                files.sleep_unless_cancelled(job.cancel, min(0.25 * 2 ** (failures - 1), 8.0))
 
-    def _fetch_once(self, job: _Job, have: int) -> None:
-        """One HTTP GET from byte ``have`` on. Raises _Restart or _Interrupted to go round again."""
+    def _fetch_once(self, job: files.Job, have: int) -> None:
+        """One HTTP GET from byte ``have`` on. Raises files.Restart or files.Interrupted to go round again."""
         from huggingface_hub.utils import build_hf_headers
 
         headers = build_hf_headers(token=self.token)
@@ -314,26 +260,26 @@ class HubClient:
                 client.stream("GET", job.url, headers=headers) as response,
             ):
                 if response.status_code == 416 and have:
-                    raise _Restart()
+                    raise files.Restart()
                 if response.status_code >= 400:
                     response.read()
                     raise self._http_error(response, job)
                 if have and response.status_code == 200:
                     have = 0  # the server ignored Range and sent the whole file: start over
-                elif have and not _range_starts_at(response, have):
-                    raise _Restart()
+                elif have and not files.range_starts_at(response, have):
+                    raise files.Restart()
                 self._write_stream(response, job, have)
-        except (DownloadError, _Restart, _Interrupted):
+        except (DownloadError, files.Restart, files.Interrupted):
             raise
         except (httpx.TransportError, httpx.StreamError) as exc:
-            raise _Interrupted(exc) from exc
+            raise files.Interrupted(exc) from exc
         except httpx.HTTPError as exc:  # too many redirects, an undecodable answer...
             raise DownloadError(
                 f"{self.endpoint} sent an answer that cannot be used for {job.filename} "
                 f"({type(exc).__name__}: {exc}). Try again later, or use a mirror (`--endpoint {MIRROR_EXAMPLE}`)."
             ) from exc
 
-    def _write_stream(self, response: httpx.Response, job: _Job, start: int) -> None:
+    def _write_stream(self, response: httpx.Response, job: files.Job, start: int) -> None:
         done = start
         began = time.monotonic()
         last_report = 0.0
@@ -350,14 +296,14 @@ class HubClient:
 
         if job.digest is None or job.hashed != start:
             # resuming: the hash must cover the bytes already on disk too
-            job.digest, job.hashed = _hash_prefix(job.part, start, job.cancel, job.filename), start
+            job.digest, job.hashed = files.hash_prefix(job.part, start, job.cancel, job.filename), start
         report(force=True)
         try:
             with open(job.part, "r+b" if start else "wb") as fh:
                 fh.seek(start)
                 fh.truncate()
                 try:
-                    for chunk in response.iter_bytes(_CHUNK):
+                    for chunk in response.iter_bytes(files.CHUNK):
                         if job.cancel is not None and job.cancel.is_set():
                             break
                         fh.write(chunk)
@@ -380,9 +326,9 @@ class HubClient:
             raise DownloadError(
                 f"Cannot write {job.part}: {exc.strerror or exc}. Check the folder's permissions and free space."
             ) from exc
-        _check_cancel(job)
+        files.check_cancel(job)
         if job.total is not None and done < job.total:
-            raise _Interrupted(
+            raise files.Interrupted(
                 httpx.RemoteProtocolError(f"the server stopped after {done} of {job.total} bytes")
             )
         report(force=True)
@@ -410,7 +356,7 @@ class HubClient:
             f"set HF_ENDPOINT={MIRROR_EXAMPLE}."
         )
 
-    def _interrupted_error(self, exc: BaseException, job: _Job) -> DownloadError:
+    def _interrupted_error(self, exc: BaseException, job: files.Job) -> DownloadError:
         have = job.part.stat().st_size if job.part.exists() else 0
         of = f" of {format_bytes(job.total)}" if job.total is not None else ""
         kept = (
@@ -426,7 +372,7 @@ class HubClient:
             f"({type(exc).__name__}: {exc}){tries}.{kept or ' Try again.'}"
         )
 
-    def _http_error(self, response: httpx.Response, job: _Job) -> DownloadError:
+    def _http_error(self, response: httpx.Response, job: files.Job) -> DownloadError:
         """Explain an error answer to our own GET (the HEAD before it succeeded, so this is rare:
         an expired token, a file deleted in between, a server error)."""
         detail = response.headers.get("X-Error-Message") or response.reason_phrase
@@ -474,7 +420,7 @@ class HubClient:
                 if isinstance(exc, cls):
                     code = name
                     break
-            detail = response.headers.get("X-Error-Message") or _first_line(exc)
+            detail = response.headers.get("X-Error-Message") or files.first_line(exc)
             return self._explain(
                 status, code, repo_id=repo_id, revision=revision, filename=filename, detail=detail
             )
@@ -550,133 +496,23 @@ class HubClient:
         return head + f" GGUF files there: {shown}. Download one of those."
 
 
-# ---------------------------------------------------------------------- helpers
-
-
-def _destination(dest_dir: Path, filename: str) -> Path:
-    """``dest_dir/filename``, refusing names that would land outside ``dest_dir``."""
-    rel = PurePosixPath(filename)
-    if not filename or rel.is_absolute() or any(p in ("", ".", "..") for p in rel.parts) or "\\" in filename:
+def _verify_part(job: files.Job, sha: str | None) -> None:
+    """Check the finished part file's hash and size; a damaged one is deleted with a clear error."""
+    part, filename, repo_id = job.part, job.filename, job.repo_id
+    size = part.stat().st_size
+    if job.digest is None or job.hashed != size:
+        job.digest, job.hashed = files.hash_prefix(part, size, job.cancel, filename), size
+    actual = job.digest.hexdigest()
+    if sha and actual != sha:
+        part.unlink(missing_ok=True)
         raise DownloadError(
-            f"{filename!r} is not a valid file name in a repository; use a path like 'model.Q4_K_M.gguf'."
+            f"{filename} from {repo_id} is corrupt: its SHA-256 is {actual} but should be "
+            f"{sha}. The damaged file was deleted; download it again (if this keeps happening, "
+            f"try a mirror such as `--endpoint {MIRROR_EXAMPLE}`)."
         )
-    return dest_dir.joinpath(*rel.parts)
-
-
-class _claim:
-    """Context manager: refuse a second simultaneous download of the same destination."""
-
-    def __init__(self, final: Path):
-        self.key = final.resolve()
-
-    def __enter__(self) -> None:
-        with _active_lock:
-            if self.key in _active:
-                raise DownloadError(
-                    f"{self.key.name} is already being downloaded; wait for that download to finish."
-                )
-            _active.add(self.key)
-
-    def __exit__(self, *exc_info: object) -> None:
-        with _active_lock:
-            _active.discard(self.key)
-
-
-def _sha256_from_etag(etag: str | None) -> str | None:
-    """The Hub's ETag for an LFS file is its SHA-256; for a small git file it is a git SHA-1."""
-    if not etag:
-        return None
-    value = etag.strip()
-    if value.startswith("W/"):
-        value = value[2:]
-    value = value.strip('"').lower()
-    return value if _SHA256_RE.match(value) else None
-
-
-def _already_there(
-    final: Path, total: int | None, sha: str | None, cancel: threading.Event | None, filename: str
-) -> bool:
-    """True when ``final`` is already the complete, verified file (nothing to download)."""
-    if not final.is_file() or total is None or final.stat().st_size != total:
-        return False
-    return sha is None or _hash_prefix(final, total, cancel, filename).hexdigest() == sha
-
-
-def _hash_prefix(
-    path: Path, length: int | None, cancel: threading.Event | None, filename: str
-) -> hashlib._Hash:
-    """SHA-256 state over the first ``length`` bytes of ``path`` (all of it when None)."""
-    digest = hashlib.sha256()
-    if length == 0:
-        return digest
-    left = length
-    with open(path, "rb") as fh:
-        while left is None or left > 0:
-            chunk = fh.read(_CHUNK * 4 if left is None else min(_CHUNK * 4, left))
-            if not chunk:
-                break
-            digest.update(chunk)
-            if left is not None:
-                left -= len(chunk)
-            if cancel is not None and cancel.is_set():
-                raise DownloadCancelled(
-                    f"Download of {filename} cancelled while checking it; run it again to finish."
-                )
-    return digest
-
-
-def _check_cancel(job: _Job) -> None:
-    if job.cancel is None or not job.cancel.is_set():
-        return
-    have = job.part.stat().st_size if job.part.exists() else 0
-    of = f" of {format_bytes(job.total)}" if job.total is not None else ""
-    raise DownloadCancelled(
-        f"Download of {job.filename} cancelled at {format_bytes(have)}{of}. The partial file {job.part} "
-        "is kept; run the same download again to resume, or delete it to free the space."
-    )
-
-
-def _sleep_unless_cancelled(cancel: threading.Event | None, seconds: float) -> None:
-    if cancel is None:
-        time.sleep(seconds)
-    else:
-        cancel.wait(seconds)
-
-
-def _check_space(job: _Job, have: int) -> None:
-    if job.total is None:
-        return
-    need = job.total - have
-    free = shutil.disk_usage(job.part.parent).free
-    if need > free:
+    if job.total is not None and size != job.total:
+        part.unlink(missing_ok=True)
         raise DownloadError(
-            f"Not enough disk space in {job.part.parent} for {job.filename}: {format_bytes(need)} more are "
-            f"needed but only {format_bytes(free)} is free. Free up {format_bytes(need - free)} or choose "
-            "another folder."
+            f"{filename} from {repo_id} arrived with {size} bytes, not the {job.total} the Hub "
+            "announced. The damaged file was deleted; download it again."
         )
-
-
-def _range_starts_at(response: httpx.Response, offset: int) -> bool:
-    """True when a 206 answer's Content-Range begins at ``offset``."""
-    if response.status_code != 206:
-        return False
-    match = re.match(r"bytes\s+(\d+)-", response.headers.get("Content-Range", ""))
-    return bool(match) and int(match.group(1)) == offset
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return  # not possible on Windows; the rename is still atomic
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

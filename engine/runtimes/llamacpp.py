@@ -252,14 +252,8 @@ class LlamaCppBackend:
         error = None
         started = time.perf_counter()
         first = None
-        generator = llm.generate(
-            tokens,
-            top_k=params.top_k,
-            top_p=params.top_p,
-            min_p=params.min_p,
-            temp=params.temperature,
-            repeat_penalty=params.repeat_penalty,
-        )
+        generator = llm.generate(tokens, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
+                                 temp=params.temperature, repeat_penalty=params.repeat_penalty)
         try:
             for token in generator:
                 if first is None:
@@ -291,17 +285,16 @@ class LlamaCppBackend:
             if tail:
                 parts.append(tail)
                 yield TextDelta(tail)
-        ended = time.perf_counter()
-        first = first or ended
-        timings = Timings(
-            prompt_tokens=len(tokens),
-            cached_tokens=cached,
-            completion_tokens=n_out,
-            prompt_ms=(first - started) * 1000,
-            first_token_ms=(first - started) * 1000,
-            decode_ms=(ended - first) * 1000,
-        )
+        timings = _timings(len(tokens), cached, n_out, started, first)
         yield Finished(reason=reason, timings=timings, text="".join(parts), error=error)
+
+
+def _timings(prompt_tokens: int, cached: int, n_out: int, started: float, first: float | None) -> Timings:
+    ended = time.perf_counter()
+    first = first or ended
+    return Timings(prompt_tokens=prompt_tokens, cached_tokens=cached, completion_tokens=n_out,
+                   prompt_ms=(first - started) * 1000, first_token_ms=(first - started) * 1000,
+                   decode_ms=(ended - first) * 1000)
 
 
 class _StopScanner:

@@ -130,21 +130,10 @@ def html_blocks(soup, *, max_heading_level: int = 6) -> list[Block]:
             continue
         if name == "br":
             inline.append(" ")
-        elif name in _HEADINGS:
+        elif name in _HEADINGS or name in ("pre", "table"):
             flush()
-            text = _SPACES.sub(" ", node.get_text(" ")).strip()
-            if text:
-                level = _HEADINGS[name]
-                blocks.append(Block(text, "heading", level) if level <= max_heading_level else Block(text))
-        elif name == "pre":
-            flush()
-            code = node.get_text().strip("\n")
-            if code.strip():
-                blocks.append(Block(code, "code"))
-        elif name == "table":
-            flush()
-            if rows := _table_rows(node):
-                blocks.append(Block("\n".join(rows), "table"))
+            if block := _whole_block(node, name, max_heading_level):
+                blocks.append(block)
         elif name == "li" or name in _BLOCKS:
             flush()
             kinds.append("list_item" if name == "li" else "paragraph")
@@ -154,6 +143,21 @@ def html_blocks(soup, *, max_heading_level: int = 6) -> list[Block]:
             stack.extend((child, False) for child in reversed(list(node.children)))
     flush()
     return blocks
+
+
+def _whole_block(node, name: str, max_heading_level: int) -> Block | None:
+    """A heading, preformatted code or a table, taken whole (None when it holds no text)."""
+    if name in _HEADINGS:
+        text = _SPACES.sub(" ", node.get_text(" ")).strip()
+        level = _HEADINGS[name]
+        if not text:
+            return None
+        return Block(text, "heading", level) if level <= max_heading_level else Block(text)
+    if name == "pre":
+        code = node.get_text().strip("\n")
+        return Block(code, "code") if code.strip() else None
+    rows = _table_rows(node)
+    return Block("\n".join(rows), "table") if rows else None
 
 
 def _table_rows(table) -> list[str]:
