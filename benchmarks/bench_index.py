@@ -34,38 +34,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from scratch import scratch_home
+
+from benchmarks.common import en_paragraph, scratch_home, zh_paragraph
 
 # --------------------------------------------------------------------------- corpus
-_EN_SUBJECTS = ["The maintenance team", "Our supplier", "The new firmware", "Each department", "The project board",
-                "A field engineer", "The finance office", "The night shift", "The customer portal", "This release"]
-_EN_VERBS = ["reviews", "replaces", "documents", "measures", "schedules", "approves", "tests", "archives",
-             "monitors", "updates"]
-_EN_OBJECTS = ["the pump inventory", "every safety inspection", "the quarterly budget", "the backup routine",
-               "all incoming invoices", "the warehouse layout", "the delivery routes", "the training records",
-               "the cooling system", "the access badges", "the sensor calibration", "the holiday rota"]
-_EN_TAILS = ["before the end of the month.", "according to the new procedure.", "with help from the regional office.",
-             "after every software upgrade.", "so that nothing is lost during the move.",
-             "and reports any deviation within two days.", "using the checklist in appendix B.",
-             "whenever the temperature rises above forty degrees."]
-_ZH_SUBJECTS = ["维修部门", "供应商", "新版固件", "各部门", "项目委员会", "现场工程师", "财务部", "夜班人员", "客户门户", "本次发布"]
-_ZH_VERBS = ["负责检查", "定期更新", "详细记录", "重新评估", "统一安排", "严格审批", "全面测试", "妥善归档"]
-_ZH_OBJECTS = ["水泵库存", "每一次安全检查", "季度预算", "备份流程", "所有收到的发票", "仓库布局", "配送路线",
-               "培训记录", "冷却系统", "门禁卡", "传感器校准", "值班表"]
-_ZH_TAILS = ["并在月底前完成。", "按照新的流程执行。", "在区域办公室的协助下进行。", "每次软件升级后都要重复。",
-             "确保搬迁期间不会丢失任何资料。", "发现异常须在两天内报告。", "具体要求见附录二。"]
-
-
-def _en_paragraph(rng: random.Random, sentences: int) -> str:
-    return " ".join(f"{rng.choice(_EN_SUBJECTS)} {rng.choice(_EN_VERBS)} {rng.choice(_EN_OBJECTS)} "
-                    f"{rng.choice(_EN_TAILS)}" for _ in range(sentences))
-
-
-def _zh_paragraph(rng: random.Random, sentences: int) -> str:
-    return "".join(f"{rng.choice(_ZH_SUBJECTS)}{rng.choice(_ZH_VERBS)}{rng.choice(_ZH_OBJECTS)}，{rng.choice(_ZH_TAILS)}"
-                   for _ in range(sentences))
-
-
 _ZH_NUMBERS = "一二三四五六七八九十"
 
 
@@ -83,12 +55,12 @@ def generate_corpus(root: Path, files: int, seed: int = 7) -> int:
         for s in range(size):
             if chinese:
                 head = f"## 第{_ZH_NUMBERS[s % 10]}节" if markdown else f"第{_ZH_NUMBERS[s % 10]}条"
-                body = _zh_paragraph(rng, rng.randint(3, 7))
+                body = zh_paragraph(rng, rng.randint(3, 7))
                 parts.append(f"{head}\n\n{body}" if markdown else f"{head} {body}")
             else:
                 if markdown:
                     parts.append(f"## Section {s + 1}")
-                parts.append(_en_paragraph(rng, rng.randint(3, 8)))
+                parts.append(en_paragraph(rng, rng.randint(3, 8)))
         path = root / f"folder{i % 10}" / f"doc{i:05d}.{'md' if markdown else 'txt'}"
         path.parent.mkdir(parents=True, exist_ok=True)
         data = ("\n\n".join(parts) + "\n").encode("utf-8")

@@ -34,11 +34,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_index import _en_paragraph, _zh_paragraph  # noqa: E402
-from eval_retrieval import build_corpus, load_questions  # noqa: E402
-from scratch import scratch_home  # noqa: E402
+from benchmarks.common import en_paragraph, scratch_home, zh_paragraph
+from benchmarks.eval_retrieval import build_corpus, load_questions
 
 NOISE = 0.025  # per dimension; |noise| ~ 0.49, so a copy has cosine ~0.9 to its passage
 ANN_TYPES = {"flat": "IVF_FLAT", "sq": "IVF_SQ", "pq": "IVF_PQ"}
@@ -76,7 +73,7 @@ def passages(work: Path, count: int, count_tokens) -> list[str]:
         out += [c.text for c in chunk_document(parse_file(path), count_tokens, max_tokens=200, overlap_tokens=32)]
     rng = random.Random(11)
     while len(out) < count:
-        out.append(_zh_paragraph(rng, rng.randint(3, 8)) if len(out) % 3 == 2 else _en_paragraph(rng, rng.randint(3, 8)))
+        out.append(zh_paragraph(rng, rng.randint(3, 8)) if len(out) % 3 == 2 else en_paragraph(rng, rng.randint(3, 8)))
     return out[:count]
 
 

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scratch import scratch_home
+
+from benchmarks.common import scratch_home
 
 EVAL_DIR = Path(__file__).resolve().parent / "eval"
 RERANK_NOTE = ("hybrid + rerank: not measured - no cross-encoder reranker model is available offline on this "

@@ -1,16 +1,18 @@
-"""The chat page: conversation list, model picker, messages, composer, conversation settings."""
+"""The chat page: conversation list, model picker, messages, composer, conversation settings.
+
+The pieces live in their own modules (``chat_view``, ``composer``, ``settings_drawer``); this page
+lays them out and wires them to the controllers (``controller.conversations``, ``replies``, ``loader``).
+"""
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QEvent, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
     QFrame,
     QHBoxLayout,
     QInputDialog,
@@ -19,235 +21,22 @@ from PySide6.QtWidgets import (
     QListView,
     QMenu,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop_app.chat_view import ChatView
+from desktop_app.composer import Composer
 from desktop_app.controller import AppController
-from desktop_app.i18n import current_language
-from desktop_app.lora_panel import LoraPanel
 from desktop_app.qt_models import ConversationListModel, ModelListModel
+from desktop_app.settings_drawer import SettingsDrawer
 from desktop_app.theme import current_theme, markdown_palette
-from desktop_app.training_dialog import TrainingDialog
-from desktop_app.widgets import Page, heading, muted
+from desktop_app.widgets import Page, muted
 from engine.chat.history import StoredMessage
-from engine.chat.presets import list_presets
 from engine.errors import HistoryError
 from engine.events import ContextNotice, Finished
-from engine.params import SamplingParams
-
-
-class Composer(QFrame):
-    """The message box: Enter sends, Shift+Enter starts a new line."""
-
-    submitted = Signal()
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("composer")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 6, 6)
-        self.edit = QPlainTextEdit()
-        self.edit.setObjectName("composerEdit")
-        self.edit.setFixedHeight(64)
-        self.edit.installEventFilter(self)
-        layout.addWidget(self.edit, 1)
-        buttons = QVBoxLayout()
-        self.send_button = QPushButton()
-        self.send_button.setObjectName("primary")
-        self.send_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.stop_button = QPushButton()
-        self.stop_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.stop_button.hide()
-        buttons.addWidget(self.send_button)
-        buttons.addWidget(self.stop_button)
-        layout.addLayout(buttons)
-
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802
-        if (obj is self.edit and event.type() == QEvent.Type.KeyPress
-                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-                and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
-            self.submitted.emit()
-            return True
-        return super().eventFilter(obj, event)
-
-    def text(self) -> str:
-        return self.edit.toPlainText()
-
-    def set_text(self, text: str) -> None:
-        self.edit.setPlainText(text)
-
-
-class SettingsDrawer(QFrame):
-    """Preset, system prompt and sampling parameters of the current conversation."""
-
-    def __init__(self, controller: AppController, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.controller = controller
-        self.setObjectName("drawer")
-        self.setFixedWidth(290)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        inner = QWidget()
-        layout = QVBoxLayout(inner)
-        layout.setContentsMargins(16, 14, 16, 14)
-        layout.setSpacing(8)
-        self.title = heading(level=2)
-        layout.addWidget(self.title)
-        self.preset_label = QLabel()
-        self.preset = QComboBox()
-        self.preset.currentIndexChanged.connect(self._preset_chosen)
-        layout.addWidget(self.preset_label)
-        layout.addWidget(self.preset)
-        self.preset_hint = muted()
-        layout.addWidget(self.preset_hint)
-        self.system_label = QLabel()
-        self.system = QPlainTextEdit()
-        self.system.setFixedHeight(110)
-        self.system.textChanged.connect(lambda: self._system_timer.start())
-        layout.addWidget(self.system_label)
-        layout.addWidget(self.system)
-        self.sampling_label = heading(level=2)
-        layout.addWidget(self.sampling_label)
-        form = QFormLayout()
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
-        self.fields: dict[str, QSpinBox | QDoubleSpinBox] = {}
-        self.field_labels: dict[str, QLabel] = {}
-        specs = [
-            ("temperature", 0.0, 2.0, 0.05, 2), ("top_p", 0.05, 1.0, 0.05, 2), ("top_k", 0, 200, 1, 0),
-            ("min_p", 0.0, 0.99, 0.01, 2), ("repeat_penalty", 0.5, 2.0, 0.05, 2),
-            ("max_tokens", 1, 32768, 64, 0), ("seed", -1, 2**31 - 1, 1, 0),
-        ]
-        for name, low, high, step, decimals in specs:
-            box = QDoubleSpinBox() if decimals else QSpinBox()
-            if decimals:
-                box.setDecimals(decimals)
-            box.setRange(low, high)
-            box.setSingleStep(step)
-            box.valueChanged.connect(lambda _v: self._params_timer.start())
-            label = QLabel()
-            form.addRow(label, box)
-            self.fields[name] = box
-            self.field_labels[name] = label
-        layout.addLayout(form)
-        self.reset_button = QPushButton()
-        self.reset_button.clicked.connect(self._reset)
-        layout.addWidget(self.reset_button, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addSpacing(10)
-        self.lora = LoraPanel(controller)
-        self.lora.train_requested.connect(self.open_training)
-        layout.addWidget(self.lora)
-        layout.addStretch(1)
-        self.training_dialog: TrainingDialog | None = None
-        scroll.setWidget(inner)
-        outer.addWidget(scroll)
-        self._loading = False
-        self._system_timer = QTimer(self, singleShot=True, interval=400, timeout=self._save_system)
-        self._params_timer = QTimer(self, singleShot=True, interval=300, timeout=self._save_params)
-        self.retranslate()
-
-    def retranslate(self) -> None:
-        self.title.setText(self.tr("Conversation settings"))
-        self.preset_label.setText(self.tr("Preset"))
-        self.system_label.setText(self.tr("System prompt"))
-        self.system.setPlaceholderText(self.tr("Leave empty to use the preset's or the default system prompt."))
-        self.sampling_label.setText(self.tr("Sampling"))
-        names = {
-            "temperature": self.tr("Temperature"), "top_p": self.tr("Top P"), "top_k": self.tr("Top K"),
-            "min_p": self.tr("Min P"), "repeat_penalty": self.tr("Repeat penalty"),
-            "max_tokens": self.tr("Max tokens"), "seed": self.tr("Seed"),
-        }
-        for name, label in self.field_labels.items():
-            label.setText(names[name])
-        self.fields["seed"].setSpecialValueText(self.tr("random"))
-        self.fields["top_k"].setSpecialValueText(self.tr("off"))
-        self.reset_button.setText(self.tr("Reset to defaults"))
-        self.fields["temperature"].setToolTip(self.tr("Higher is more varied, 0 always picks the likeliest word."))
-        self.lora.retranslate()
-        self.load()
-
-    def load(self) -> None:
-        """Show the current conversation's settings."""
-        self._loading = True
-        try:
-            preset, system, params = self.controller.conversation_settings()
-            self.preset.clear()
-            self.preset.addItem(self.tr("No preset"), None)
-            chinese = current_language().startswith("zh")
-            for item in list_presets():
-                title = (item.title_zh if chinese and item.title_zh else item.title) or item.name
-                self.preset.addItem(title, item.name)
-                self.preset.setItemData(self.preset.count() - 1, item.description, Qt.ItemDataRole.ToolTipRole)
-            index = self.preset.findData(preset)
-            self.preset.setCurrentIndex(max(index, 0))
-            self.system.setPlainText(system or "")
-            self._show_params(params)
-            self._update_hint()
-            self.lora.conversation_changed()
-        finally:
-            self._loading = False
-
-    def _show_params(self, params: SamplingParams) -> None:
-        self._loading, was = True, self._loading
-        for name, box in self.fields.items():
-            box.setValue(getattr(params, name))
-        self._loading = was
-
-    def _update_hint(self) -> None:
-        name = self.preset.currentData()
-        preset = next((p for p in list_presets() if p.name == name), None)
-        self.preset_hint.setText(preset.description if preset else "")
-        self.preset_hint.setVisible(bool(preset and preset.description))
-
-    def _preset_chosen(self) -> None:
-        if self._loading:
-            return
-        params = self.controller.set_preset(self.preset.currentData())
-        if params is not None:
-            self._show_params(params)
-        self._update_hint()
-
-    def _save_system(self) -> None:
-        if not self._loading:
-            self.controller.set_system_prompt(self.system.toPlainText().strip() or None)
-
-    def _save_params(self) -> None:
-        if not self._loading:
-            self.controller.set_params(**{name: box.value() for name, box in self.fields.items()})
-
-    def _reset(self) -> None:
-        self._show_params(SamplingParams())
-        self._save_params()
-
-    def flush(self) -> None:
-        """Save edits still waiting for their debounce timer (before a message is sent)."""
-        for timer, save in ((self._system_timer, self._save_system), (self._params_timer, self._save_params)):
-            if timer.isActive():
-                timer.stop()
-                save()
-        self.lora.flush()
-
-    def open_training(self) -> TrainingDialog:
-        """The training dialog (one at a time; it stays open while it trains)."""
-        if self.training_dialog is None:
-            self.training_dialog = TrainingDialog(self.controller, self.window())
-            self.training_dialog.destroyed.connect(self._training_dialog_gone)
-        self.training_dialog.show()
-        self.training_dialog.raise_()
-        self.training_dialog.activateWindow()
-        return self.training_dialog
-
-    def _training_dialog_gone(self) -> None:
-        self.training_dialog = None
 
 
 class ChatPage(Page):
@@ -258,6 +47,9 @@ class ChatPage(Page):
     def __init__(self, controller: AppController, models: ModelListModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller
+        self.conversation_control = controller.conversations
+        self.replies = controller.replies
+        self.loader = controller.loader
         self.models = models
         self.conversations = ConversationListModel(controller.store, self)
         self._stream_started = 0.0
@@ -268,8 +60,32 @@ class ChatPage(Page):
         root = QHBoxLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
         root.setSpacing(0)
+        root.addWidget(self._build_sidebar())
+        middle = QWidget()
+        column = QVBoxLayout(middle)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self._build_top_bar())
+        column.addWidget(self._build_view(), 1)
+        column.addWidget(self._build_bottom())
+        root.addWidget(middle, 1)
+        self.drawer = SettingsDrawer(controller)
+        self.drawer.hide()
+        root.addWidget(self.drawer)
 
-        # -- conversation list
+        self._search_timer = QTimer(self, singleShot=True, interval=200, timeout=self.refresh_list)
+        self._flash_timer = QTimer(self, singleShot=True, interval=2500, timeout=self._restore_status)
+        self._status_text = ""
+        QShortcut(QKeySequence(QKeySequence.StandardKey.New), self,
+                  activated=self.conversation_control.new_conversation)
+        QShortcut(QKeySequence("Escape"), self, activated=self.replies.stop)
+        self._connect_controller()
+        self.retranslate()
+        self.refresh_list()
+        self.show_conversation()
+
+    def _build_sidebar(self) -> QFrame:
+        """The conversation list: "New chat", search, the list (right-click for rename, export, delete)."""
         self.sidebar = QFrame()
         self.sidebar.setObjectName("sidebar")
         self.sidebar.setFixedWidth(236)
@@ -278,7 +94,7 @@ class ChatPage(Page):
         side.setSpacing(8)
         self.new_button = QPushButton()
         self.new_button.setObjectName("primary")
-        self.new_button.clicked.connect(controller.new_conversation)
+        self.new_button.clicked.connect(self.conversation_control.new_conversation)
         self.search = QLineEdit()
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(lambda: self._search_timer.start())
@@ -298,13 +114,10 @@ class ChatPage(Page):
         side.addWidget(self.search)
         side.addWidget(self.list, 1)
         side.addWidget(self.no_results)
-        root.addWidget(self.sidebar)
+        return self.sidebar
 
-        # -- the conversation
-        middle = QWidget()
-        column = QVBoxLayout(middle)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
+    def _build_top_bar(self) -> QFrame:
+        """The model row (picker, state, "Manage models", settings toggle) and the context row under it."""
         top = QFrame()
         top_rows = QVBoxLayout(top)
         top_rows.setContentsMargins(16, 10, 16, 6)
@@ -319,7 +132,7 @@ class ChatPage(Page):
         top_rows.addLayout(self.context_row)
         self.model_label = QLabel()
         self.picker = QComboBox()
-        self.picker.setModel(models)
+        self.picker.setModel(self.models)
         self.picker.setMinimumWidth(180)
         self.picker.setMaximumWidth(320)
         self.picker.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -337,17 +150,20 @@ class ChatPage(Page):
         top_row.addWidget(self.model_state, 1)
         top_row.addWidget(self.manage_button)
         top_row.addWidget(self.settings_button)
-        column.addWidget(top)
+        return top
 
+    def _build_view(self) -> ChatView:
         self.view = ChatView()
-        self.view.siblings_provider = controller.sibling_ids
+        self.view.siblings_provider = self.conversation_control.sibling_ids
         self.view.edit_requested.connect(self._edit)
         self.view.regenerate_requested.connect(self._regenerate)
-        self.view.branch_requested.connect(controller.show_branch)
+        self.view.branch_requested.connect(self.conversation_control.show_branch)
         self.view.copied.connect(lambda: self._flash(self.tr("Copied to the clipboard.")))
-        self.view.problem.connect(controller.error)
-        column.addWidget(self.view, 1)
+        self.view.problem.connect(self.controller.error)
+        return self.view
 
+    def _build_bottom(self) -> QWidget:
+        """The context notice, the composer, and the status line with "Regenerate"."""
         bottom = QWidget()
         bottom_col = QVBoxLayout(bottom)
         bottom_col.setContentsMargins(16, 6, 16, 10)
@@ -360,7 +176,7 @@ class ChatPage(Page):
         self.composer = Composer()
         self.composer.submitted.connect(self.send)
         self.composer.send_button.clicked.connect(self.send)
-        self.composer.stop_button.clicked.connect(controller.stop)
+        self.composer.stop_button.clicked.connect(self.replies.stop)
         bottom_col.addWidget(self.composer)
         status_row = QHBoxLayout()
         self.status = QLabel()
@@ -371,37 +187,24 @@ class ChatPage(Page):
         status_row.addWidget(self.status, 1)
         status_row.addWidget(self.regenerate_button)
         bottom_col.addLayout(status_row)
-        column.addWidget(bottom)
-        root.addWidget(middle, 1)
+        return bottom
 
-        self.drawer = SettingsDrawer(controller)
-        self.drawer.hide()
-        root.addWidget(self.drawer)
-
-        self._search_timer = QTimer(self, singleShot=True, interval=200, timeout=self.refresh_list)
-        self._flash_timer = QTimer(self, singleShot=True, interval=2500, timeout=self._restore_status)
-        self._status_text = ""
-        QShortcut(QKeySequence(QKeySequence.StandardKey.New), self, activated=controller.new_conversation)
-        QShortcut(QKeySequence("Escape"), self, activated=controller.stop)
-
-        c = controller
-        c.conversation_changed.connect(self.show_conversation)
-        c.conversations_changed.connect(self.refresh_list)
-        c.thread_changed.connect(self.reload_thread)
-        c.reply_began.connect(self._began)
-        c.reply_delta.connect(self._delta)
-        c.reply_notice.connect(self._notice)
-        c.reply_sources.connect(self.view.show_sources_early)
-        c.reply_finished.connect(self._finished)
-        c.reply_failed.connect(self._failed)
-        c.busy_changed.connect(self._busy)
-        c.load_started.connect(self._model_state_changed)
-        c.model_loaded.connect(self._model_state_changed)
-        c.load_failed.connect(self._model_state_changed)
-        c.models_changed.connect(self._model_state_changed)
-        self.retranslate()
-        self.refresh_list()
-        self.show_conversation()
+    def _connect_controller(self) -> None:
+        conversations, replies, loader = self.conversation_control, self.replies, self.loader
+        conversations.conversation_changed.connect(self.show_conversation)
+        conversations.conversations_changed.connect(self.refresh_list)
+        conversations.thread_changed.connect(self.reload_thread)
+        replies.reply_began.connect(self._began)
+        replies.reply_delta.connect(self._delta)
+        replies.reply_notice.connect(self._notice)
+        replies.reply_sources.connect(self.view.show_sources_early)
+        replies.reply_finished.connect(self._finished)
+        replies.reply_failed.connect(self._failed)
+        replies.busy_changed.connect(self._busy)
+        loader.load_started.connect(self._model_state_changed)
+        loader.model_loaded.connect(self._model_state_changed)
+        loader.load_failed.connect(self._model_state_changed)
+        self.controller.catalog.models_changed.connect(self._model_state_changed)
 
     # ------------------------------------------------------------- language
     def retranslate(self) -> None:
@@ -434,7 +237,7 @@ class ChatPage(Page):
         except HistoryError as exc:
             self.controller.error.emit(str(exc))
             return
-        row = self.conversations.row_of(self.controller.conversation_id)
+        row = self.conversations.row_of(self.conversation_control.conversation_id)
         if row >= 0:
             self.list.setCurrentIndex(self.conversations.index(row))
         else:
@@ -444,8 +247,8 @@ class ChatPage(Page):
 
     def _conversation_clicked(self, index) -> None:
         conversation_id = self.conversations.conversation_id(index.row())
-        if conversation_id is not None and conversation_id != self.controller.conversation_id:
-            self.controller.open_conversation(conversation_id)
+        if conversation_id is not None and conversation_id != self.conversation_control.conversation_id:
+            self.conversation_control.open_conversation(conversation_id)
 
     def _conversation_menu(self, point: QPoint) -> None:
         index = self.list.indexAt(point)
@@ -465,7 +268,7 @@ class ChatPage(Page):
             title, ok = QInputDialog.getText(self, self.tr("Rename conversation"), self.tr("Title:"), text=current)
             if not ok:
                 return
-        self.controller.rename_conversation(conversation_id, title)
+        self.conversation_control.rename_conversation(conversation_id, title)
 
     def export(self, conversation_id: int, path: str | None = None) -> None:
         if path is None:
@@ -475,7 +278,7 @@ class ChatPage(Page):
                                                   self.tr("Markdown (*.md);;JSON (*.json)"))
             if not path:
                 return
-        self.controller.export_conversation(conversation_id, path)
+        self.conversation_control.export_conversation(conversation_id, path)
 
     def delete(self, conversation_id: int, confirm: bool = True) -> None:
         if confirm:
@@ -484,7 +287,7 @@ class ChatPage(Page):
                                           self.tr("Delete “{title}” and all its messages?").format(title=title))
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        self.controller.delete_conversation(conversation_id)
+        self.conversation_control.delete_conversation(conversation_id)
 
     def show_conversation(self) -> None:
         """The current conversation changed: show its messages and settings."""
@@ -496,32 +299,32 @@ class ChatPage(Page):
         self._update_actions()
 
     def reload_thread(self) -> None:
-        thread = self.controller.thread()
+        thread = self.conversation_control.thread()
         self.view.set_thread(thread)
         self._update_actions()
 
     # ---------------------------------------------------------------- models
     def _model_picked(self, row: int) -> None:
         entry = self.models.entry(row)
-        c = self.controller
-        if entry is None or (c.loaded_entry is not None and c.loaded_entry.name == entry.name
-                             and c.host.loaded is not None and not c.loading):
+        loader = self.loader
+        if entry is None or (loader.loaded_entry is not None and loader.loaded_entry.name == entry.name
+                             and loader.host.loaded is not None and not loader.loading):
             return  # already loaded
-        c.load_model(entry.name)
+        loader.load_model(entry.name)
 
     def _model_state_changed(self, *_args) -> None:
-        c = self.controller
-        name = c.loading or (c.loaded_entry.name if c.loaded_entry and c.host.loaded else None)
+        loader = self.loader
+        name = loader.loading or (loader.loaded_entry.name if loader.loaded_entry and loader.host.loaded else None)
         row = self.models.row_of(name)
         if row >= 0:
             self.picker.setCurrentIndex(row)
         else:
             self.picker.setCurrentIndex(-1)
             self.picker.setPlaceholderText(self.tr("Choose a model"))
-        if c.loading:
+        if loader.loading:
             self.model_state.setText(self.tr("Loading…"))
-        elif c.host.loaded is not None:
-            loaded = c.host.loaded
+        elif loader.host.loaded is not None:
+            loaded = loader.host.loaded
             self.model_state.setText(self.tr("Ready · context {n_ctx} tokens").format(n_ctx=loaded.n_ctx))
             self.model_state.setToolTip(loaded.offload_message)
         else:
@@ -531,23 +334,23 @@ class ChatPage(Page):
     # ------------------------------------------------------------- replying
     def send(self) -> None:
         text = self.composer.text()
-        if not text.strip() or self.controller.busy:
+        if not text.strip() or self.replies.busy:
             return
         self.drawer.flush()
         self._pending_text = text
-        if self.controller.send(text):
+        if self.replies.send(text):
             self.composer.set_text("")
 
     def _regenerate(self) -> None:
         self.drawer.flush()
-        self.controller.regenerate()
+        self.replies.regenerate()
 
     def _edit(self, message_id: int, text: str) -> None:
         self.drawer.flush()
-        self.controller.edit(message_id, text)
+        self.replies.edit(message_id, text)
 
     def _began(self, thread: list[StoredMessage]) -> None:
-        if not thread or thread[-1].conversation_id != self.controller.conversation_id:
+        if not thread or thread[-1].conversation_id != self.conversation_control.conversation_id:
             return  # the user has moved to another conversation meanwhile
         self.notice.hide()
         self.view.set_thread(thread)
@@ -618,12 +421,13 @@ class ChatPage(Page):
         self._update_actions()
 
     def _update_actions(self) -> None:
-        c = self.controller
-        ready = c.host.loaded is not None and not c.loading
-        self.composer.send_button.setEnabled(ready and not c.busy)
+        ready = self.loader.host.loaded is not None and not self.loader.loading
+        busy = self.replies.busy
+        self.composer.send_button.setEnabled(ready and not busy)
         has_user = any(w.message.role == "user" for w in self.view.widgets)
-        self.regenerate_button.setEnabled(ready and not c.busy and c.session is not None and has_user)
-        self.picker.setEnabled(not c.busy)
+        in_conversation = self.conversation_control.conversation_id is not None
+        self.regenerate_button.setEnabled(ready and not busy and in_conversation and has_user)
+        self.picker.setEnabled(not busy)
 
     # ----------------------------------------------------------------- status
     def _set_status(self, text: str) -> None:

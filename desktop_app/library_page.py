@@ -1,23 +1,21 @@
 """The Library page: document collections a chat can cite.
 
-* A table of collections (name, folders, files indexed, chunks, skipped/failed, last indexed, status).
-* Add a collection with a folder dialog or by dropping folders/files on the page (``add_paths``).
-* Indexing runs ``knowledge.indexer.Indexer`` in an ``IndexWorker`` thread per collection and reports
-  files done/total, rate, ETA and failures through signals; Cancel stops it between files.
-* Re-index, remove (asks first; the files stay), watch toggle (``CollectionWatcher``, stopped by
-  ``shutdown()``), and a details dialog listing skipped/failed files with reasons and warnings.
-* The chat side: ``ChatCollections`` (a checkable menu plus a "strict" box next to the model picker)
-  chooses the collections of the current conversation; ``augmenter()`` is the controller's
-  ``augmenter_factory``. The choice is kept per conversation in ``conversations.extra`` (keys
-  ``collections`` and ``strict``) and the default in the settings ``state.collections`` / ``state.strict``.
+A table of collections (folders, files, chunks, skipped/failed, last indexed, status); add by folder
+dialog or drop (``add_paths``); re-index with progress and Cancel, remove (asks first; the files stay),
+a remembered watch toggle, and a details dialog of skipped/failed files. ``augmenter()`` is the
+controller's ``augmenter_factory``; ``ChatCollections`` (desktop_app.chat_collections) picks the
+current conversation's collections and strict mode.
 
-The knowledge core (LanceDB, ONNX) is imported in a background thread at start, never on the GUI thread
-in the normal flow; the catalog (SQLite) is light and used directly.
+Everything but the widgets is the Qt-free core the ``nook`` command line uses too:
+``knowledge.library.Library`` (collections, indexing runs, watchers) and
+``knowledge.conversation_docs.ConversationDocuments`` (each conversation's choice, kept in
+``conversations.extra``; new chats start from the settings ``state.collections`` / ``state.strict``;
+questions are rewritten before searching as ``documents.rewrite`` says, default off). LanceDB and ONNX
+are imported on a background thread at start, never on the GUI thread in the normal flow.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import threading
@@ -25,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -35,14 +33,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -50,24 +46,11 @@ from PySide6.QtWidgets import (
 from desktop_app.controller import AppController
 from desktop_app.widgets import Page, card, heading, muted
 from engine.errors import InglenookError
+from knowledge.conversation_docs import ConversationDocuments, DocumentChoice
+from knowledge.index_run import IndexRun
+from knowledge.library import Library, WatchEvent, warm_up
 
 log = logging.getLogger(__name__)
-
-_warm_lock = threading.Lock()
-
-
-def warm_up_knowledge() -> None:
-    """Import the heavy knowledge modules (LanceDB, pyarrow, ONNX runtime) once, off the GUI thread."""
-    with _warm_lock:
-        try:
-            import knowledge.answer  # noqa: F401
-            import knowledge.indexer  # noqa: F401
-            import knowledge.retrieval  # noqa: F401
-            from knowledge.store import warm_up
-
-            warm_up()
-        except Exception:  # reported when the page actually needs them
-            log.exception("importing the knowledge core failed")
 
 
 def readable_problem(path: Path) -> str | None:
@@ -89,26 +72,24 @@ def readable_problem(path: Path) -> str | None:
 
 
 class IndexWorker(QThread):
-    """One indexing run of one collection; ``cancel()`` may be called from any thread."""
+    """Iterates one ``IndexRun`` and turns its events into signals; ``cancel()`` from any thread."""
 
     progress = Signal(object)  # a copy of knowledge.indexer.IndexProgress
     done = Signal(object)  # IndexSummary
     failed = Signal(str)
 
-    def __init__(self, page: LibraryPage, name: str, parent: QObject | None = None):
+    def __init__(self, index_run: IndexRun, parent: QObject | None = None):
         super().__init__(parent)
-        self.page = page
-        self.name = name
-        self.cancel_event = threading.Event()
+        self.index_run = index_run
+        self.name = index_run.collection
 
     def cancel(self) -> None:
-        self.cancel_event.set()
+        self.index_run.cancel()
 
     def run(self) -> None:
         try:
-            indexer = self.page.indexer()
-            summary = indexer.index(self.name, progress=lambda p: self.progress.emit(dataclasses.replace(p)),
-                                    cancel=self.cancel_event)
+            for progress in self.index_run:
+                self.progress.emit(progress)
         except InglenookError as exc:
             self.failed.emit(str(exc))
         except OSError as exc:
@@ -117,7 +98,23 @@ class IndexWorker(QThread):
             log.exception("indexing %s failed", self.name)
             self.failed.emit(repr(exc))
         else:
-            self.done.emit(summary)
+            self.done.emit(self.index_run.summary)
+
+
+class SettingWatchMemory:
+    """The library's ``WatchMemory`` in the window: the setting ``state.watched``, so watching resumes
+    on the next start."""
+
+    KEY = "state.watched"
+
+    def __init__(self, controller: AppController):
+        self.controller = controller
+
+    def load(self) -> list[str]:
+        return list(self.controller.setting(self.KEY) or [])
+
+    def save(self, names: list[str]) -> None:
+        self.controller.set_setting(self.KEY, names)
 
 
 def _duration(seconds: float | None) -> str:
@@ -131,26 +128,30 @@ class LibraryPage(Page):
     collections_changed = Signal(list)  # the collections the current chat uses
     index_progress = Signal(str, object)  # name, IndexProgress
     index_finished = Signal(str, object)  # name, IndexSummary | None (failed)
-    _watch_event = Signal(str, object)  # from watcher threads: name, IndexSummary | Exception
+    _watch_event = Signal(object)  # from watcher threads: knowledge.library.WatchEvent
 
     COLUMNS = 8
+    REWRITE_SETTING = "documents.rewrite"
 
     def __init__(self, controller: AppController, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller
-        self._catalog = None
-        self._indexer = None
-        self._indexer_lock = threading.Lock()
-        self._retriever = None
-        self.k = 5  # passages retrieved per question
+        self.library = Library(watch_memory=SettingWatchMemory(controller))
+        self.documents = ConversationDocuments(self.library, controller.store, self._default_choice(),
+                                               report=controller.error.emit)
         self.workers: dict[str, IndexWorker] = {}
-        self.watchers: dict[str, Any] = {}
         self.status_text: dict[str, str] = {}
         self.last_summary: dict[str, Any] = {}
-        self._chosen: list[str] = list(controller.setting("state.collections") or [])
-        self._strict = bool(controller.setting("state.strict"))
-        threading.Thread(target=warm_up_knowledge, name="inglenook-knowledge-import", daemon=True).start()
+        threading.Thread(target=warm_up, name="inglenook-knowledge-import", daemon=True).start()
+        self._build()
+        self._watch_event.connect(self._on_watch_event)
+        controller.augmenter_factory = self.augmenter
+        controller.conversation_changed.connect(self._conversation_changed)
+        self.retranslate()
+        self.refresh()
+        self._resume_watching()
 
+    def _build(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(28, 22, 28, 22)
         outer.setSpacing(10)
@@ -158,6 +159,17 @@ class LibraryPage(Page):
         self.hint = muted()
         outer.addWidget(self.title)
         outer.addWidget(self.hint)
+        outer.addLayout(self._build_buttons())
+        self.message = QLabel()
+        self.message.setObjectName("warning")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+        outer.addWidget(self.message)
+        outer.addWidget(self._build_table(), 1)
+        self.setAcceptDrops(True)
+
+    def _build_buttons(self) -> QHBoxLayout:
         buttons = QHBoxLayout()
         self.add_button = QPushButton()
         self.add_button.setObjectName("primary")
@@ -176,13 +188,9 @@ class LibraryPage(Page):
                        self.remove_button, self.watch_box):
             buttons.addWidget(widget)
         buttons.addStretch(1)
-        outer.addLayout(buttons)
-        self.message = QLabel()
-        self.message.setObjectName("warning")
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.hide()
-        outer.addWidget(self.message)
+        return buttons
+
+    def _build_table(self) -> QWidget:
         frame, layout = card()
         self.table = QTableWidget(0, self.COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -204,17 +212,7 @@ class LibraryPage(Page):
         progress_row.addWidget(self.progress_label, 1)
         progress_row.addWidget(self.progress_bar)
         layout.addLayout(progress_row)
-        outer.addWidget(frame, 1)
-        self.setAcceptDrops(True)
-        self._watch_event.connect(self._on_watch_event)
-        controller.augmenter_factory = self.augmenter
-        controller.conversation_changed.connect(self._conversation_changed)
-        self.retranslate()
-        self.refresh()
-        existing = set(self.names())
-        for name in self.controller.setting("state.watched") or []:
-            if name in existing:
-                self.set_watched(name, True, persist=False)
+        return frame
 
     # ------------------------------------------------------------------ language
     def retranslate(self) -> None:
@@ -235,27 +233,10 @@ class LibraryPage(Page):
         self.empty.setText(self.tr("No collections yet. Drop a folder here to make one."))
         self.refresh()
 
-    # ------------------------------------------------------------------ catalog
-    @property
-    def catalog(self):
-        if self._catalog is None:
-            from knowledge.catalog import Catalog
-
-            self._catalog = Catalog()
-        return self._catalog
-
-    def indexer(self):
-        """The shared Indexer, built on first use (in a worker thread: it imports LanceDB)."""
-        with self._indexer_lock:
-            if self._indexer is None:
-                from knowledge.indexer import Indexer
-
-                self._indexer = Indexer(self.catalog)
-            return self._indexer
-
+    # ------------------------------------------------------------------ the table
     def collections(self) -> list:
         try:
-            return self.catalog.list()
+            return self.library.collections()
         except InglenookError as exc:
             self.show_message(str(exc))
             return []
@@ -270,20 +251,13 @@ class LibraryPage(Page):
             self.controller.error.emit(text)
 
     def refresh(self) -> None:
+        if self.library.closed:  # the window is closing; late signals find nothing to show
+            return
         selected = self.selected_name()
         collections = self.collections()
         self.table.setRowCount(len(collections))
         for row, collection in enumerate(collections):
-            try:
-                counts = self.catalog.status_counts(collection)
-            except InglenookError:
-                counts = {}
-            indexed = (time.strftime("%Y-%m-%d %H:%M", time.localtime(collection.indexed_at))
-                       if collection.indexed_at else self.tr("never"))
-            values = [collection.name, "; ".join(str(r) for r in collection.roots), str(counts.get("indexed", 0)),
-                      str(counts.get("chunks", 0)), str(counts.get("skipped", 0)), str(counts.get("failed", 0)),
-                      indexed, self.status_text.get(collection.name, "")]
-            for column, value in enumerate(values):
+            for column, value in enumerate(self._row_values(collection)):
                 item = QTableWidgetItem(value)
                 item.setToolTip(value)
                 self.table.setItem(row, column, item)
@@ -294,6 +268,17 @@ class LibraryPage(Page):
         self.table.setVisible(bool(collections))
         self.empty.setVisible(not collections)
         self._update_actions()
+
+    def _row_values(self, collection) -> list[str]:
+        try:
+            counts = self.library.counts(collection)
+        except InglenookError:
+            counts = {}
+        indexed = (time.strftime("%Y-%m-%d %H:%M", time.localtime(collection.indexed_at))
+                   if collection.indexed_at else self.tr("never"))
+        return [collection.name, "; ".join(str(r) for r in collection.roots), str(counts.get("indexed", 0)),
+                str(counts.get("chunks", 0)), str(counts.get("skipped", 0)), str(counts.get("failed", 0)),
+                indexed, self.status_text.get(collection.name, "")]
 
     def selected_name(self) -> str | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
@@ -318,7 +303,7 @@ class LibraryPage(Page):
             button.setEnabled(name is not None)
         self.reindex_button.setEnabled(name is not None and name not in self.workers)
         self.cancel_button.setEnabled(name in self.workers)
-        self.watch_box.setChecked(name in self.watchers)
+        self.watch_box.setChecked(name is not None and self.library.is_watched(name))
 
     # ------------------------------------------------------------------ adding
     def choose_folder(self) -> None:
@@ -338,16 +323,6 @@ class LibraryPage(Page):
             event.acceptProposedAction()
             self.add_paths(paths)
 
-    def _unique_name(self, base: str) -> str:
-        import re
-
-        base = re.sub(r"[^\w .-]", "_", base).strip()[:60] or "Documents"
-        existing = set(self.names())
-        name, n = base, 2
-        while name in existing:
-            name, n = f"{base} {n}", n + 1
-        return name
-
     def add_paths(self, paths: list[str | Path], name: str | None = None) -> str | None:
         """Make a collection of these folders/files and start indexing it; the name, or None with a message."""
         resolved = [Path(p).expanduser().absolute() for p in paths]
@@ -357,9 +332,8 @@ class LibraryPage(Page):
                 self.show_message(self.tr("{path} cannot be read ({error}); nothing was added.")
                                   .format(path=path, error=problem))
                 return None
-        name = name or self._unique_name(resolved[0].name if resolved else "")
         try:
-            self.catalog.create(name, resolved)
+            name = self.library.add(resolved, name=name).name
         except InglenookError as exc:
             self.show_message(str(exc))
             return None
@@ -379,7 +353,12 @@ class LibraryPage(Page):
                 self.show_message(self.tr("{path} cannot be read ({error}); the collection was not indexed.")
                                   .format(path=root, error=problem))
                 return False
-        worker = IndexWorker(self, name, parent=self)
+        try:
+            index_run = self.library.index_run(name)
+        except InglenookError as exc:
+            self.show_message(str(exc))
+            return False
+        worker = IndexWorker(index_run, parent=self)
         worker.progress.connect(lambda p, n=name: self._on_progress(n, p))
         worker.done.connect(lambda s, n=name: self._on_done(n, s))
         worker.failed.connect(lambda text, n=name: self._on_failed(n, text))
@@ -392,7 +371,7 @@ class LibraryPage(Page):
 
     def _roots(self, name: str) -> list[Path]:
         try:
-            return list(self.catalog.get(name).roots)
+            return list(self.library.get(name).roots)
         except InglenookError:
             return []
 
@@ -468,78 +447,62 @@ class LibraryPage(Page):
                 self.tr("Remove the collection {name} and its index? The files themselves are not touched.")
                 .format(name=name)) != QMessageBox.StandardButton.Yes:
             return False
-        worker = self.workers.get(name)
-        if worker is not None:
-            worker.cancel()
-            worker.wait(30_000)
-        self.set_watched(name, False)
         try:
-            collection = self.catalog.remove(name)
+            collection = self.library.forget(name)  # cancels its run, stops its watcher
         except InglenookError as exc:
             self.show_message(str(exc))
             return False
-        table = collection.table_name
-
-        def drop() -> None:
-            from knowledge.store import ChunkStore
-
-            ChunkStore().drop(table)
-
-        self.controller.run_task(drop)
+        self.controller.run_task(self.library.drop_index, collection)  # LanceDB: off the GUI thread
         self.status_text.pop(name, None)
-        if name in self._chosen:
-            self.set_selection([n for n in self._chosen if n != name], self._strict)
+        if self.documents.forget(name):
+            self.set_selection(self.selected_collections(), self.strict())
         self.refresh()
         return True
 
     def set_watched(self, name: str, on: bool, *, persist: bool = True) -> None:
         """Start or stop keeping ``name`` current; remembered, so watching resumes on the next start."""
         if persist:
-            watched = [n for n in (self.controller.setting("state.watched") or []) if n != name]
-            self.controller.set_setting("state.watched", [*watched, name] if on else watched)
-        watcher = self.watchers.pop(name, None)
-        if watcher is not None:
-            self.controller.run_task(watcher.stop)
-        if on:
-            from knowledge.watch import CollectionWatcher
+            self.library.remember_watched(name, on)
+        if on:  # the box shows the state once the folders are registered (on a worker: it can take a while)
+            self.controller.run_task(self.library.watch, name, self._watch_event.emit,
+                                     on_done=lambda _started: self._update_actions(),
+                                     on_failed=lambda text: self._watch_failed(name, text))
+        else:
+            self.library.unwatch(name, wait=False)
+            self._update_actions()
 
-            def make():
-                w = CollectionWatcher(self.indexer(), name,
-                                      on_run=lambda s: self._watch_event.emit(name, s),
-                                      on_error=lambda e: self._watch_event.emit(name, e))
-                w.start()
-                return w
-
-            def started(w) -> None:
-                if self.controller.closed or name not in self.names():
-                    w.stop()
-                    return
-                self.watchers[name] = w
-                self._update_actions()
-
-            self.controller.run_task(make, on_done=started, on_failed=lambda text: self.show_message(
-                self.tr("{name} cannot be watched: {error}").format(name=name, error=text)))
+    def _watch_failed(self, name: str, text: str) -> None:
+        self.show_message(self.tr("{name} cannot be watched: {error}").format(name=name, error=text))
         self._update_actions()
 
-    def _on_watch_event(self, name: str, result: Any) -> None:
-        if isinstance(result, Exception):
-            self.show_message(self.tr("Updating {name} failed: {error}").format(name=name, error=result))
+    def _resume_watching(self) -> None:
+        try:
+            names = self.library.remembered_watched()
+        except InglenookError as exc:
+            self.show_message(str(exc))
             return
-        self.last_summary[name] = result
-        self.status_text[name] = self.describe_summary(result)
+        for name in names:
+            self.set_watched(name, True, persist=False)
+
+    def _on_watch_event(self, event: WatchEvent) -> None:
+        name = event.collection
+        if event.error is not None:
+            self.show_message(self.tr("Updating {name} failed: {error}").format(name=name, error=event.error))
+            return
+        self.last_summary[name] = event.summary
+        self.status_text[name] = self.describe_summary(event.summary)
         self.refresh()
 
     def details_text(self, name: str) -> str:
         try:
-            collection = self.catalog.get(name)
-            records = self.catalog.files(collection)
+            collection = self.library.get(name)
+            problems = self.library.problem_files(collection)
         except InglenookError as exc:
             return str(exc)
         lines = [self.tr("Folders: {roots}").format(roots="; ".join(str(r) for r in collection.roots))]
-        problems = [r for r in records.values() if r.status in ("skipped", "failed") or r.warnings]
         if not problems:
             lines.append(self.tr("Every file was indexed without warnings."))
-        for record in sorted(problems, key=lambda r: (r.status, r.path)):
+        for record in problems:
             status = {"skipped": self.tr("skipped"), "failed": self.tr("failed")}.get(record.status, self.tr("warning"))
             lines.append(f"[{status}] {record.path}" + (f": {record.reason}" if record.reason else ""))
             lines.extend(f"    {w}" for w in record.warnings)
@@ -563,141 +526,60 @@ class LibraryPage(Page):
     # ------------------------------------------------------------------ the chat's collections
     def selected_collections(self) -> list[str]:
         """Names of the collections the current chat uses."""
-        return list(self._chosen)
+        return list(self.documents.choice.collections)
 
     def strict(self) -> bool:
-        return self._strict
+        return self.documents.choice.strict
+
+    def _default_choice(self) -> DocumentChoice:
+        """What a new chat answers from: the last choice made (settings ``state.collections``/``strict``)."""
+        return DocumentChoice(tuple(self.controller.setting("state.collections") or ()),
+                              bool(self.controller.setting("state.strict")))
 
     def set_selection(self, names: list[str], strict: bool, persist: bool = True) -> None:
         """Choose the collections of the current conversation (and the default for new ones)."""
-        self._chosen, self._strict = list(names), bool(strict)
+        self.documents.choice = DocumentChoice(tuple(names), strict)
         if persist:
-            self.controller.set_setting("state.collections", self._chosen)
-            self.controller.set_setting("state.strict", self._strict)
+            self.controller.set_setting("state.collections", self.selected_collections())
+            self.controller.set_setting("state.strict", self.strict())
             session = self.controller.session
             if session is not None:
-                self._remember(session)
+                self._read_rewrite_setting()
                 try:
-                    session.augmenter = self.build_augmenter(session)
+                    self.documents.apply_to(session)
                 except InglenookError as exc:
                     self.show_message(str(exc))
-        self.collections_changed.emit(self._chosen)
-
-    def _remember(self, session) -> None:
-        try:
-            extra = dict(self.controller.store.get_conversation(session.conversation_id).extra or {})
-            extra.update(collections=self._chosen, strict=self._strict)
-            self.controller.store.update_conversation(session.conversation_id, extra=extra)
-        except InglenookError as exc:
-            self.controller.error.emit(str(exc))
+        self.collections_changed.emit(self.selected_collections())
 
     def augmenter(self, session):
         """The controller's ``augmenter_factory``: the conversation's own choice, else the current one."""
-        try:
-            extra = self.controller.store.get_conversation(session.conversation_id).extra or {}
-        except InglenookError:
-            extra = {}
-        if "collections" in extra:
-            self.set_selection(list(extra.get("collections") or []), bool(extra.get("strict")), persist=False)
-        else:
-            self._remember(session)
-        return self.build_augmenter(session)
-
-    def build_augmenter(self, session):
-        existing = set(self.names())
-        names = [n for n in self._chosen if n in existing]
-        if not names:
-            return None
-        from knowledge.answer import DocumentAugmenter
-        from knowledge.retrieval import Retriever
-
-        if self._retriever is None:
-            self._retriever = Retriever(self.catalog)
-        host = self.controller.host
-        loaded = host.loaded
-        n_ctx = loaded.n_ctx if loaded else 4096
-        return DocumentAugmenter(
-            self._retriever, names, strict=self._strict, k=self.k,
-            count_tokens=lambda text: host.call(lambda b: b.count_tokens(text)),
-            n_ctx=n_ctx, answer_reserve=min(session.params.max_tokens, n_ctx // 4))
+        self._read_rewrite_setting()
+        augmenter = self.documents.attach(session)
+        self.collections_changed.emit(self.selected_collections())
+        return augmenter
 
     def _conversation_changed(self) -> None:
         if self.controller.session is None:  # a new chat starts with the default choice
-            self.set_selection(list(self.controller.setting("state.collections") or []),
-                               bool(self.controller.setting("state.strict")), persist=False)
+            choice = self._default_choice()
+            self.set_selection(list(choice.collections), choice.strict, persist=False)
+
+    def _read_rewrite_setting(self) -> None:
+        """Query rewriting as the setting ``documents.rewrite`` says (default off, as ``nook ask``), read
+        before each augmenter is built, so a changed setting applies to the next one."""
+        try:
+            self.documents.rewrite = self.controller.setting(self.REWRITE_SETTING) or "off"
+        except InglenookError as exc:
+            self.show_message(str(exc))
 
     # ------------------------------------------------------------------ lifecycle
     def shutdown(self) -> None:
         """Stop indexing and watching (the window is closing)."""
         for worker in list(self.workers.values()):
             worker.cancel()
+        self.library.stop_work()
         for worker in list(self.workers.values()):
             worker.wait(30_000)
-        for watcher in list(self.watchers.values()):
-            watcher.stop()
-        self.watchers.clear()
 
     def close_catalog(self) -> None:
         """After the controller stopped every reply (a reply may still be searching until then)."""
-        if self._catalog is not None:
-            self._catalog.close()
-            self._catalog = None
-
-
-class ChatCollections(QWidget):
-    """Next to the model picker: which collections the conversation answers from, and strict mode."""
-
-    def __init__(self, library: LibraryPage, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.library = library
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.button = QToolButton()
-        self.button.setObjectName("menuButton")
-        self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.menu = QMenu(self.button)
-        self.menu.aboutToShow.connect(self.fill_menu)
-        self.button.setMenu(self.menu)
-        self.strict_box = QCheckBox()
-        self.strict_box.clicked.connect(self._strict_clicked)
-        row.addWidget(self.button)
-        row.addWidget(self.strict_box)
-        library.collections_changed.connect(lambda _n: self.update_state())
-        self.retranslate()
-
-    def retranslate(self) -> None:
-        self.strict_box.setText(self.tr("Strict: only from documents"))
-        self.strict_box.setToolTip(self.tr("Answer only from the chosen documents; say so when they do not cover it"))
-        self.update_state()
-
-    def changeEvent(self, event) -> None:  # noqa: N802
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
-    def update_state(self) -> None:
-        names = self.library.selected_collections()
-        self.button.setText(self.tr("Documents: {names}").format(names=", ".join(names)) if names
-                            else self.tr("Documents: none"))
-        self.strict_box.setChecked(self.library.strict())
-        self.strict_box.setEnabled(bool(names))
-
-    def fill_menu(self) -> None:
-        self.menu.clear()
-        chosen = set(self.library.selected_collections())
-        names = self.library.names()
-        if not names:
-            action = self.menu.addAction(self.tr("No collections yet: add folders in the Library"))
-            action.setEnabled(False)
-        for name in names:
-            action = self.menu.addAction(name)
-            action.setCheckable(True)
-            action.setChecked(name in chosen)
-            action.toggled.connect(lambda on, n=name: self.toggle(n, on))
-
-    def toggle(self, name: str, on: bool) -> None:
-        names = [n for n in self.library.selected_collections() if n != name] + ([name] if on else [])
-        self.library.set_selection(names, self.library.strict())
-
-    def _strict_clicked(self, on: bool) -> None:
-        self.library.set_selection(self.library.selected_collections(), on)
+        self.library.close()

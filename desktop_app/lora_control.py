@@ -4,10 +4,11 @@
 window reaches ``engine.lora.adapters*``. Choosing adapters can block (with a model loaded the choice is
 applied at once on the model thread, which may be busy), so it runs in a ``Task``; changes made
 while one is in flight are coalesced and applied in order. A reply about to start waits (in its
-worker thread, never the GUI's) until no change is in flight, and ``controller.adapters_lock``
-keeps an apply and the start of a reply from interleaving: the reply records the adapters it is
-written with. While a reply is written, changes are refused (the window disables them). A refusal (adapter missing, made for another model) is a
-``refused`` signal with the engine's explanation; nothing was saved and the model is unchanged.
+worker thread, never the GUI's) until no change is in flight (``wait_settled``), and
+``adapters_lock`` keeps an apply and the start of a reply from interleaving: the reply records the
+adapters it is written with. While a reply is written, changes are refused (the window disables
+them). A refusal (adapter missing, made for another model) is a ``refused`` signal with the
+engine's explanation; nothing was saved and the model is unchanged.
 
 Training runs in a ``TrainWorker`` thread whose progress callback only emits signals.
 """
@@ -109,6 +110,8 @@ class LoraControl(QObject):
         self._closing = False
         self._infos: dict[tuple[str, int, int], AdapterInfo] = {}
         self.train_worker: TrainWorker | None = None
+        # held by a worker thread while it applies adapters or starts a reply (never by the GUI thread)
+        self.adapters_lock = threading.Lock()
 
     # ------------------------------------------------------------------ the registry
     def adapters(self) -> list[ModelEntry]:
@@ -304,7 +307,7 @@ class LoraControl(QObject):
 
     def _start(self, target: Any, choices: list[AdapterChoice]) -> None:
         c = self.controller
-        registry, host, lock = self.registry, c.host, c.adapters_lock
+        registry, host, lock = self.registry, c.host, self.adapters_lock
 
         def work() -> list[AdapterChoice]:
             with lock:

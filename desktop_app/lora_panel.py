@@ -151,7 +151,7 @@ class LoraPanel(QWidget):
         lora.choices_applied.connect(self._applied)
         lora.refused.connect(self._refused)
         lora.problem.connect(self._show_problem)
-        controller.busy_changed.connect(lambda _busy: self._update_enabled())
+        controller.replies.busy_changed.connect(lambda _busy: self._update_enabled())
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -289,7 +289,7 @@ class LoraPanel(QWidget):
 
     def _update_enabled(self) -> None:
         # the adapters a reply is written with are fixed when it starts; changes wait for it to end
-        busy = self.controller.busy
+        busy = self.controller.replies.busy
         for row in self.rows.values():
             row.check.setEnabled(not busy)
             row.slider.setEnabled(not busy)

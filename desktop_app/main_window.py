@@ -21,10 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.chat_collections import ChatCollections
 from desktop_app.chat_page import ChatPage
 from desktop_app.controller import AppController
 from desktop_app.i18n import current_language, install_language
-from desktop_app.library_page import ChatCollections, LibraryPage
+from desktop_app.library_page import LibraryPage
 from desktop_app.markdown_render import warm_up
 from desktop_app.models_page import ModelsPage
 from desktop_app.qt_models import ModelListModel
@@ -52,6 +53,28 @@ class MainWindow(QMainWindow):
         root = QHBoxLayout(central)
         root.setContentsMargins(0, 0, 0, 0)
         root.setSpacing(0)
+        root.addWidget(self._build_rail())
+        root.addWidget(self._build_content(), 1)
+        self.setCentralWidget(central)
+        self._build_status_bar()
+        self._connect()
+
+        language = c.settings.setting("ui.language")
+        if language != current_language():
+            install_language(language)
+        self.apply_appearance()
+        self.retranslate()
+        if restore:
+            self.restore_state()
+        else:
+            self.resize(1200, 780)
+            self.show_page("welcome" if not c.settings.has_history() else "chat")
+        c.catalog.detect_gpu()
+        threading.Thread(target=warm_up, name="inglenook-warm-up", daemon=True).start()
+        QTimer.singleShot(100, self.chat.view.warm_up)  # the first reply then starts without a hitch
+
+    def _build_rail(self) -> QWidget:
+        """The navigation rail: the app's name and a button per page."""
         rail = QWidget()
         rail.setObjectName("navRail")
         rail.setFixedWidth(118)
@@ -78,8 +101,11 @@ class MainWindow(QMainWindow):
             self.nav_buttons[name] = button
             rail_layout.addWidget(button)
         rail_layout.addStretch(1)
-        root.addWidget(rail)
+        return rail
 
+    def _build_content(self) -> QWidget:
+        """The notice bar over the pages."""
+        c = self.controller
         content = QWidget()
         column = QVBoxLayout(content)
         column.setContentsMargins(0, 0, 0, 0)
@@ -104,9 +130,10 @@ class MainWindow(QMainWindow):
         for page in self.pages.values():
             self.stack.addWidget(page)
         column.addWidget(self.stack, 1)
-        root.addWidget(content, 1)
-        self.setCentralWidget(central)
+        return content
 
+    def _build_status_bar(self) -> None:
+        """The model's state, and its load progress with a cancel button."""
         bar = self.statusBar()
         self.model_status = QLabel()
         self.load_bar = QProgressBar()
@@ -115,21 +142,22 @@ class MainWindow(QMainWindow):
         self.load_bar.hide()
         self.cancel_load_button = QPushButton()
         self.cancel_load_button.setObjectName("flat")
-        self.cancel_load_button.clicked.connect(c.cancel_load)
+        self.cancel_load_button.clicked.connect(self.controller.loader.cancel_load)
         self.cancel_load_button.hide()
         bar.addWidget(self.model_status, 1)
         bar.addPermanentWidget(self.load_bar)
         bar.addPermanentWidget(self.cancel_load_button)
 
-        # wiring
+    def _connect(self) -> None:
+        c = self.controller
         c.error.connect(lambda text: self.notice.show_message(text, "error"))
         c.info.connect(lambda text: self.notice.show_message(text, "info"))
-        c.load_started.connect(self._load_started)
-        c.load_progress.connect(self._load_progress)
-        c.model_loaded.connect(self._model_loaded)
-        c.load_failed.connect(self._load_failed)
-        c.models_changed.connect(self.models.refresh)
-        self.welcome.start_bundled.connect(c.load_model)
+        c.loader.load_started.connect(self._load_started)
+        c.loader.load_progress.connect(self._load_progress)
+        c.loader.model_loaded.connect(self._model_loaded)
+        c.loader.load_failed.connect(self._load_failed)
+        c.catalog.models_changed.connect(self.models.refresh)
+        self.welcome.start_bundled.connect(c.loader.load_model)
         self.welcome.add_file.connect(self._add_and_load)
         self.welcome.open_models.connect(lambda: self.show_page("models"))
         self.chat.open_models.connect(lambda: self.show_page("models"))
@@ -138,24 +166,11 @@ class MainWindow(QMainWindow):
         self.settings.font_size_changed.connect(lambda _s: self.apply_appearance())
         self.settings.language_changed.connect(self.set_language)
 
-        language = c.setting("ui.language")
-        if language != current_language():
-            install_language(language)
-        self.apply_appearance()
-        self.retranslate()
-        if restore:
-            self.restore_state()
-        else:
-            self.resize(1200, 780)
-            self.show_page("welcome" if not c.has_model_history() else "chat")
-        c.detect_gpu()
-        threading.Thread(target=warm_up, name="inglenook-warm-up", daemon=True).start()
-        QTimer.singleShot(100, self.chat.view.warm_up)  # the first reply then starts without a hitch
-
     # --------------------------------------------------------------- pages
     def show_page(self, name: str) -> None:
-        if name == "chat" and self.stack.currentWidget() is self.welcome and self.controller.host.loaded is None \
-                and not self.controller.loading and not self.controller.has_model_history():
+        c = self.controller
+        if name == "chat" and self.stack.currentWidget() is self.welcome and c.host.loaded is None \
+                and not c.loader.loading and not c.settings.has_history():
             name = "welcome"  # first run: the welcome page is the chat page until a model is chosen
         page = self.pages[name]
         self.stack.setCurrentWidget(page)
@@ -171,8 +186,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------ look and language
     def apply_appearance(self) -> None:
-        c = self.controller
-        apply_theme(QApplication.instance(), c.setting("ui.theme"), int(c.setting("ui.font_size")),
+        settings = self.controller.settings
+        apply_theme(QApplication.instance(), settings.setting("ui.theme"), int(settings.setting("ui.font_size")),
                     current_language())
         self.chat.apply_theme()
 
@@ -199,9 +214,9 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- models
     def _add_and_load(self, path: str) -> None:
-        entry = self.controller.add_local_model(path)
+        entry = self.controller.catalog.add_local_model(path)
         if entry is not None:
-            self.controller.load_model(entry.name)
+            self.controller.loader.load_model(entry.name)
 
     def _load_started(self, name: str) -> None:
         self.load_bar.setValue(0)
@@ -232,13 +247,13 @@ class MainWindow(QMainWindow):
             self.notice.show_message(self.tr("The model could not be loaded: {error}").format(error=message), "error")
 
     def _update_model_status(self) -> None:
-        c = self.controller
-        if c.loading:
-            self.model_status.setText(self.tr("Loading {name}…").format(name=c.loading))
-        elif c.host.loaded is not None:
-            loaded = c.host.loaded
+        loader = self.controller.loader
+        if loader.loading:
+            self.model_status.setText(self.tr("Loading {name}…").format(name=loader.loading))
+        elif loader.host.loaded is not None:
+            loaded = loader.host.loaded
             self.model_status.setText(self.tr("{name} · context {n_ctx} · {gpu}").format(
-                name=c.loaded_entry.name if c.loaded_entry else loaded.name, n_ctx=loaded.n_ctx,
+                name=loader.loaded_entry.name if loader.loaded_entry else loaded.name, n_ctx=loaded.n_ctx,
                 gpu=self.tr("{n}/{total} layers on the GPU").format(n=loaded.n_gpu_layers, total=loaded.total_layers)
                 if loaded.n_gpu_layers else self.tr("CPU")))
         else:
@@ -248,28 +263,28 @@ class MainWindow(QMainWindow):
     def restore_state(self) -> None:
         """Window geometry, the last conversation and the last model, as they were."""
         c = self.controller
-        geometry = c.setting("state.geometry")
+        geometry = c.settings.setting("state.geometry")
         if not geometry or not self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii"))):
             self.resize(1200, 780)
-        last = c.setting("state.last_conversation")
+        last = c.settings.setting("state.last_conversation")
         if last is not None:
             try:
                 c.store.get_conversation(int(last))
             except (HistoryError, ValueError, TypeError):
                 last = None
             if last is not None:
-                c.open_conversation(int(last))
-        model = c.setting("state.last_model")
+                c.conversations.open_conversation(int(last))
+        model = c.settings.setting("state.last_model")
         if model:
             self.show_page("chat")
-            c.load_model(model)
+            c.loader.load_model(model)
         else:
-            self.show_page("chat" if c.has_model_history() else "welcome")
+            self.show_page("chat" if c.settings.has_history() else "welcome")
 
     def save_state(self) -> None:
         c = self.controller
-        c.set_setting("state.geometry", bytes(self.saveGeometry().toBase64()).decode("ascii"))
-        c.set_setting("state.last_conversation", c.conversation_id)
+        c.settings.set_setting("state.geometry", bytes(self.saveGeometry().toBase64()).decode("ascii"))
+        c.settings.set_setting("state.last_conversation", c.conversations.conversation_id)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.save_state()

@@ -1,32 +1,39 @@
 """Markdown to the HTML subset Qt's rich text understands, with highlighted code and copy links.
 
-A reply is split into blocks (paragraph, heading, list, quote, table, code fence, rule). Blocks
-only depend on the lines inside them, so while a reply streams every block but the last is
-final: :class:`StreamingMarkdown` renders each finished block once and re-renders only the
-growing tail, and the result is exactly what a full render of the same text gives.
+Parsing is markdown-it-py's (CommonMark, plus GFM tables and strikethrough; raw HTML is shown as
+text, never interpreted). This module only turns its tokens into Qt-friendly HTML and adds two
+things of its own:
 
-Code blocks are highlighted with Pygments (inline styles, which Qt understands) and carry a
-``copy:N`` link; the view copies ``code_blocks[N]`` when it is clicked.
+* Streaming. A reply is a sequence of top-level blocks (paragraph, heading, list, quote, table,
+  code fence, rule), each knowing its source lines (``token.map``). While a reply streams, every
+  block but the last one of its complete lines is final: :class:`StreamingMarkdown` renders each
+  finished block once and re-parses and re-renders only the unfinished tail, and the result is
+  what a full render of the same text gives.
+* Code. Code blocks are highlighted with Pygments (inline styles, which Qt understands) and carry
+  a ``copy:N`` link; the view copies ``code_blocks[N]`` when it is clicked.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([\w+#.-]*)[^\n]*$")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_RULE = re.compile(r"^ {0,3}([-*_])(\s*\1){2,}\s*$")
-_QUOTE = re.compile(r"^ {0,3}>\s?(.*)$")
-_ITEM = re.compile(r"^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$")
-_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+# Raw HTML in a reply is text to show, not markup to obey (html=False).
+_PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+_SAFE_LINK = re.compile(r"^(https?|mailto|file):", re.IGNORECASE)
+# Bare URLs in text become links too (markdown-it's linkify would need another package).
+_BARE_URL = re.compile(r"\bhttps?://[^\s<]+[^\s<.,;:!?)\]'\"]")
 
 
 @dataclass(frozen=True)
@@ -59,74 +66,46 @@ class Rendered:
 
 
 # ------------------------------------------------------------------------------------------- blocks
-def split_blocks(text: str) -> list[str]:
-    """The text's blocks, in order, as their source lines (blank lines between them dropped)."""
-    lines = text.split("\n")
-    blocks: list[str] = []
-    i, n = 0, len(lines)
-    while i < n:
-        line = lines[i]
-        if not line.strip():
-            i += 1
-            continue
-        fence = _FENCE.match(line)
-        if fence:
-            marker = fence.group(1)
-            j = i + 1
-            while j < n and not _closes(lines[j], marker):
+@dataclass(frozen=True)
+class Block:
+    """One top-level block: its tokens and the source lines it spans (``end`` exclusive)."""
+
+    tokens: list[Token]
+    start: int
+    end: int
+
+
+def parse_blocks(text: str) -> list[Block]:
+    """The text's top-level blocks, in order."""
+    blocks: list[Block] = []
+    tokens = _PARSER.parse(text)
+    i = 0
+    while i < len(tokens):
+        j = i
+        if tokens[i].nesting == 1:  # runs to its matching close at the same level
+            depth = 0
+            while True:
+                depth += tokens[j].nesting
+                if depth == 0:
+                    break
                 j += 1
-            blocks.append("\n".join(lines[i: min(j + 1, n)]))
-            i = j + 1
-            continue
-        if _HEADING.match(line) or _RULE.match(line):
-            blocks.append(line)
-            i += 1
-            continue
-        if "|" in line and i + 1 < n and _TABLE_SEP.match(lines[i + 1]):
-            j = i + 2
-            while j < n and "|" in lines[j] and lines[j].strip():
-                j += 1
-            blocks.append("\n".join(lines[i:j]))
-            i = j
-            continue
-        if _QUOTE.match(line):
-            j = i + 1
-            while j < n and _QUOTE.match(lines[j]):
-                j += 1
-            blocks.append("\n".join(lines[i:j]))
-            i = j
-            continue
-        if _ITEM.match(line):
-            j = i + 1
-            while j < n and lines[j].strip() and not _starts_other_block(lines[j], list_ok=True):
-                j += 1
-            blocks.append("\n".join(lines[i:j]))
-            i = j
-            continue
-        j = i + 1
-        while j < n and lines[j].strip() and not _starts_other_block(lines[j]):
-            j += 1
-        blocks.append("\n".join(lines[i:j]))
-        i = j
+        start, end = tokens[i].map or (0, 0)
+        blocks.append(Block(tokens[i:j + 1], start, end))
+        i = j + 1
     return blocks
 
 
-def _closes(line: str, marker: str) -> bool:
-    stripped = line.strip()
-    return stripped.startswith(marker[0] * len(marker)) and set(stripped) == {marker[0]}
-
-
-def _starts_other_block(line: str, list_ok: bool = False) -> bool:
-    if _FENCE.match(line) or _HEADING.match(line) or _RULE.match(line) or _QUOTE.match(line):
-        return True
-    return not list_ok and bool(_ITEM.match(line))
+def split_blocks(text: str) -> list[str]:
+    """The text's blocks, in order, as their source lines (blank lines between them dropped)."""
+    lines = text.split("\n")
+    return ["\n".join(lines[b.start:b.end]).rstrip() for b in parse_blocks(text)]
 
 
 # ------------------------------------------------------------------------------------------ render
 def render_markdown(text: str, palette: Palette = LIGHT, copy_label: str = "Copy") -> Rendered:
     """The whole text as Qt rich text."""
     out = Rendered("")
-    parts = [render_block(block, palette, copy_label, out.code_blocks) for block in split_blocks(text)]
+    parts = [render_block(block, palette, copy_label, out.code_blocks) for block in parse_blocks(text)]
     out.html = document_html(parts, palette)
     return out
 
@@ -135,80 +114,126 @@ def document_html(parts: list[str], palette: Palette) -> str:
     return f'<div style="color:{palette.text}">' + "".join(parts) + "</div>"
 
 
-def render_block(block: str, palette: Palette, copy_label: str, code_blocks: list[str]) -> str:
+def render_block(block: Block, palette: Palette, copy_label: str, code_blocks: list[str]) -> str:
     """One block's HTML. A code block is appended to ``code_blocks`` and linked by its index."""
-    first = block.split("\n", 1)[0]
-    fence = _FENCE.match(first)
-    if fence:
-        lines = block.split("\n")[1:]
-        if lines and _closes(lines[-1], fence.group(1)):
-            lines = lines[:-1]
-        code = "\n".join(lines)
-        code_blocks.append(code)
-        return _code_html(code, fence.group(2), palette, copy_label, len(code_blocks) - 1)
-    heading = _HEADING.match(first)
-    if heading:
-        level = min(len(heading.group(1)) + 1, 5)
-        return f"<h{level}>{inline(heading.group(2), palette)}</h{level}>"
-    if _RULE.match(first):
-        return "<hr/>"
-    lines = block.split("\n")
-    if "|" in first and len(lines) > 1 and _TABLE_SEP.match(lines[1]):
-        return _table_html(lines, palette)
-    if _QUOTE.match(first):
-        inner = "<br/>".join(inline(_QUOTE.match(x).group(1), palette) for x in lines)
-        return f'<blockquote><span style="color:{palette.quote}">{inner}</span></blockquote>'
-    if _ITEM.match(first):
-        return _list_html(lines, palette)
-    return "<p>" + "<br/>".join(inline(x.strip(), palette) for x in lines) + "</p>"
+    return _HtmlWriter(palette, copy_label, code_blocks).blocks(block.tokens)
 
 
-def _list_html(lines: list[str], palette: Palette) -> str:
-    out: list[str] = []
-    stack: list[tuple[int, str]] = []  # (indent, tag)
-    for line in lines:
-        item = _ITEM.match(line)
-        if not item:  # a continuation line of the previous item
-            if out:
-                out[-1] = out[-1].removesuffix("</li>") + "<br/>" + inline(line.strip(), palette) + "</li>"
-            continue
-        indent = len(item.group(1).expandtabs(4))
-        ordered = item.group(2)[0].isdigit()
-        tag = "ol" if ordered else "ul"
-        while stack and indent < stack[-1][0]:
-            out.append(f"</{stack.pop()[1]}>")
-        if not stack or indent > stack[-1][0]:
-            start = f' start="{int(item.group(2)[:-1])}"' if ordered else ""
-            out.append(f"<{tag}{start}>")
-            stack.append((indent, tag))
-        elif stack[-1][1] != tag:
-            out.append(f"</{stack.pop()[1]}>")
-            start = f' start="{int(item.group(2)[:-1])}"' if ordered else ""
-            out.append(f"<{tag}{start}>")
-            stack.append((indent, tag))
-        out.append(f"<li>{inline(item.group(3), palette)}</li>")
-    while stack:
-        out.append(f"</{stack.pop()[1]}>")
-    return "".join(out)
+def inline(text: str, palette: Palette = LIGHT) -> str:
+    """Inline Markdown (code, links, bold, italic, strikethrough) as escaped HTML."""
+    tokens = _PARSER.parseInline(text)
+    children = (tokens[0].children or []) if tokens else []
+    return _HtmlWriter(palette, "", []).inline(children)
 
 
-def _table_html(lines: list[str], palette: Palette) -> str:
-    def cells(line: str) -> list[str]:
-        line = line.strip()
-        if line.startswith("|"):
-            line = line[1:]
-        if line.endswith("|"):
-            line = line[:-1]
-        return [c.strip() for c in line.split("|")]
+class _HtmlWriter:
+    """Writes markdown-it tokens as the HTML subset Qt's rich text understands."""
 
-    head = "".join(f"<th>{inline(c, palette)}</th>" for c in cells(lines[0]))
-    rows = "".join("<tr>" + "".join(f"<td>{inline(c, palette)}</td>" for c in cells(x)) + "</tr>" for x in lines[2:])
-    return (f'<table border="1" cellspacing="0" cellpadding="5" style="border-color:{palette.border};'
-            f' border-style:solid; margin-top:4px; margin-bottom:4px"><tr style="background-color:'
-            f'{palette.code_header_bg}">{head}</tr>{rows}</table>')
+    _SIMPLE = {"bullet_list_open": "<ul>", "bullet_list_close": "</ul>", "ordered_list_close": "</ol>",
+               "list_item_open": "<li>", "list_item_close": "</li>", "hr": "<hr/>",
+               "tr_close": "</tr>", "th_close": "</th>", "td_close": "</td>", "table_close": "</table>"}
+    _INLINE = {"softbreak": "<br/>", "hardbreak": "<br/>", "em_open": "<i>", "em_close": "</i>",
+               "strong_open": "<b>", "strong_close": "</b>", "s_open": "<s>", "s_close": "</s>"}
+
+    def __init__(self, palette: Palette, copy_label: str, code_blocks: list[str]):
+        self.palette = palette
+        self.copy_label = copy_label
+        self.code_blocks = code_blocks
+        self.quote_depth = 0
+        self.in_head = False
+
+    # ------------------------------------------------------------------ blocks
+    def blocks(self, tokens: Sequence[Token]) -> str:
+        return "".join(self._block(token) for token in tokens)
+
+    def _block(self, token: Token) -> str:
+        kind = token.type
+        if kind in self._SIMPLE:
+            return self._SIMPLE[kind]
+        if kind == "inline":
+            return self.inline(token.children or [])
+        if kind in ("paragraph_open", "paragraph_close"):
+            return "" if token.hidden else ("<p>" if token.nesting == 1 else "</p>")
+        if kind in ("heading_open", "heading_close"):
+            level = min(int(token.tag[1]) + 1, 5)  # the reply's h1 is a little smaller than the page's
+            return f"<h{level}>" if token.nesting == 1 else f"</h{level}>"
+        if kind in ("blockquote_open", "blockquote_close"):
+            self.quote_depth += token.nesting
+            return "<blockquote>" if token.nesting == 1 else "</blockquote>"
+        if kind == "ordered_list_open":
+            return f'<ol start="{int(token.attrGet("start") or 1)}">'
+        if kind in ("fence", "code_block"):
+            return self._code(token)
+        return self._table_part(token)
+
+    def _table_part(self, token: Token) -> str:
+        kind = token.type
+        if kind == "table_open":
+            return (f'<table border="1" cellspacing="0" cellpadding="5" style="border-color:{self.palette.border};'
+                    f' border-style:solid; margin-top:4px; margin-bottom:4px">')
+        if kind in ("thead_open", "thead_close"):
+            self.in_head = token.nesting == 1
+            return ""
+        if kind == "tr_open":
+            return f'<tr style="background-color:{self.palette.code_header_bg}">' if self.in_head else "<tr>"
+        if kind in ("th_open", "td_open"):
+            align = str(token.attrGet("style") or "").removeprefix("text-align:")
+            return f'<{token.tag} align="{align}">' if align else f"<{token.tag}>"
+        return ""  # tbody and anything unknown: no markup of its own
+
+    def _code(self, token: Token) -> str:
+        code = token.content.removesuffix("\n")
+        language = token.info.split()[0] if token.info.strip() else ""
+        self.code_blocks.append(code)
+        return code_html(code, language, self.palette, self.copy_label, len(self.code_blocks) - 1)
+
+    # ------------------------------------------------------------------ inline
+    def inline(self, tokens: Sequence[Token]) -> str:
+        out: list[str] = []
+        links: list[bool] = []  # for each open link: whether it was written as an anchor
+        for token in tokens:
+            kind = token.type
+            if kind == "text":
+                out.append(html.escape(token.content, quote=False) if links else self._text(token.content))
+            elif kind in self._INLINE:
+                out.append(self._INLINE[kind])
+            elif kind == "code_inline":
+                content = html.escape(token.content.strip() or token.content)
+                out.append(f'<code style="background-color:{self.palette.code_bg}">&#8202;{content}&#8202;</code>')
+            elif kind == "link_open":
+                href = str(token.attrGet("href") or "")
+                links.append(bool(_SAFE_LINK.match(href)))
+                out.append(self._anchor(href) if links[-1] else "")
+            elif kind == "link_close":
+                out.append("</a>" if links and links.pop() else "")
+            elif kind == "image":  # never fetched: shown as a link to the picture
+                href = str(token.attrGet("src") or "")
+                alt = html.escape(token.content, quote=False)
+                out.append(f"{self._anchor(href)}{alt}</a>" if _SAFE_LINK.match(href) else alt)
+            else:  # html_inline cannot occur (html=False); anything else is shown as its text
+                out.append(html.escape(token.content, quote=False))
+        result = "".join(out)
+        if self.quote_depth:
+            return f'<span style="color:{self.palette.quote}">{result}</span>'
+        return result
+
+    def _anchor(self, href: str) -> str:
+        return f'<a href="{html.escape(href, quote=True)}" style="color:{self.palette.link}">'
+
+    def _text(self, text: str) -> str:
+        """Escaped text with bare URLs made into links."""
+        out, position = [], 0
+        for match in _BARE_URL.finditer(text):
+            out.append(html.escape(text[position:match.start()], quote=False))
+            out.append(f"{self._anchor(match.group(0))}{html.escape(match.group(0))}</a>")
+            position = match.end()
+        out.append(html.escape(text[position:], quote=False))
+        return "".join(out)
 
 
-def _code_html(code: str, language: str, palette: Palette, copy_label: str, index: int) -> str:
+# -------------------------------------------------------------------------------------------- code
+def code_html(code: str, language: str, palette: Palette, copy_label: str, index: int) -> str:
+    """A code block: a header with the language and a ``copy:index`` link, then the highlighted code."""
     body = _highlight(code, language.lower(), palette.pygments_style)
     label = html.escape(language or "text")
     return (
@@ -242,94 +267,57 @@ def warm_up() -> None:
             _highlight("x = 1\n", language, palette.pygments_style)
 
 
-# ------------------------------------------------------------------------------------------ inline
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-_LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
-_AUTOLINK = re.compile(r"(?<![\"'=>])\b(https?://[^\s<]+[^\s<.,;:!?)\]'\"])")
-_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
-_ITALIC = re.compile(r"(?<![*\w])\*(?=\S)(.+?)(?<=\S)\*(?![*\w])|(?<![_\w])_(?=\S)(.+?)(?<=\S)_(?![_\w])")
-_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
-
-
-def inline(text: str, palette: Palette = LIGHT) -> str:
-    """Inline Markdown (code, links, bold, italic, strikethrough) as escaped HTML."""
-    spans: list[str] = []
-
-    def stash(fragment: str) -> str:
-        spans.append(fragment)
-        return f"\x00{len(spans) - 1}\x00"
-
-    def code(match: re.Match) -> str:
-        content = html.escape(match.group(2).strip() or match.group(2))
-        return stash(f'<code style="background-color:{palette.code_bg}">&#8202;{content}&#8202;</code>')
-
-    text = _CODE_SPAN.sub(code, text)
-
-    def link(match: re.Match) -> str:
-        url = match.group(2)
-        if not re.match(r"^(https?|mailto|file):", url):
-            return match.group(0)
-        return stash(f'<a href="{html.escape(url, quote=True)}" style="color:{palette.link}">'
-                     f"{html.escape(match.group(1))}</a>")
-
-    text = _LINK.sub(link, text)
-    text = _AUTOLINK.sub(lambda m: stash(f'<a href="{html.escape(m.group(1), quote=True)}" '
-                                         f'style="color:{palette.link}">{html.escape(m.group(1))}</a>'), text)
-    text = html.escape(text, quote=False)
-    text = _BOLD.sub(lambda m: f"<b>{m.group(1) or m.group(2)}</b>", text)
-    text = _ITALIC.sub(lambda m: f"<i>{m.group(1) or m.group(2)}</i>", text)
-    text = _STRIKE.sub(lambda m: f"<s>{m.group(1)}</s>", text)
-    return re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], text)
-
-
 # --------------------------------------------------------------------------------------- streaming
 class StreamingMarkdown:
     """Incremental rendering of a growing text.
 
     ``update(text)`` returns ``(new_final_blocks_html, tail_html)``: the HTML of blocks that just
     became final (append them once) and the HTML of the unfinished tail (replace the previous
-    tail). A block is final once a later block has started on a complete line.
+    tail). A block is final once a later block has started on a complete line; only the text
+    after the final blocks is parsed again, so an update costs the same however long the reply.
     """
 
     def __init__(self, palette: Palette = LIGHT, copy_label: str = "Copy"):
         self.palette = palette
         self.copy_label = copy_label
         self.text = ""
-        self.final_sources: list[str] = []
         self.final_html: list[str] = []
         self.code_blocks: list[str] = []
         self._tail_code: list[str] = []
+        self._consumed = 0  # characters of the text the final blocks (and blank lines before the tail) span
 
     def update(self, text: str) -> tuple[list[str], str]:
         self.text = text
-        complete = text[: text.rfind("\n") + 1]
-        blocks = split_blocks(complete)
-        new_html: list[str] = []
-        # every block of the complete lines but the last is final
-        for block in blocks[len(self.final_sources): max(len(blocks) - 1, 0)]:
-            self.final_sources.append(block)
-            html_ = render_block(block, self.palette, self.copy_label, self.code_blocks)
-            self.final_html.append(html_)
-            new_html.append(html_)
-        consumed = _consumed_length(text, self.final_sources)
-        tail_blocks = split_blocks(text[consumed:])
-        self._tail_code = []
+        new_html = self._finalize(text)
         codes = list(self.code_blocks)
+        tail_blocks = parse_blocks(text[self._consumed:])
         tail_html = "".join(render_block(b, self.palette, self.copy_label, codes) for b in tail_blocks)
         self._tail_code = codes[len(self.code_blocks):]
         return new_html, tail_html
+
+    def _finalize(self, text: str) -> list[str]:
+        """Render the blocks that became final (every block of the complete lines but the last)."""
+        rest = text[self._consumed:]
+        complete = rest[: rest.rfind("\n") + 1]
+        blocks = parse_blocks(complete)
+        if len(blocks) < 2:
+            return []
+        new_html = [render_block(b, self.palette, self.copy_label, self.code_blocks) for b in blocks[:-1]]
+        self.final_html.extend(new_html)
+        self._consumed += _line_offset(complete, blocks[-2].end)
+        return new_html
 
     @property
     def all_code_blocks(self) -> list[str]:
         return self.code_blocks + self._tail_code
 
 
-def _consumed_length(text: str, final_sources: list[str]) -> int:
-    """Where the text after the final blocks begins."""
+def _line_offset(text: str, line: int) -> int:
+    """Where line ``line`` (0-based) of ``text`` begins."""
     position = 0
-    for source in final_sources:
-        found = text.find(source, position)
-        if found < 0:  # cannot happen: blocks are verbatim slices of the text
-            return position
-        position = found + len(source)
+    for _ in range(line):
+        found = text.find("\n", position)
+        if found < 0:
+            return len(text)
+        position = found + 1
     return position

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.controller import AppController, PartialDownload
+from desktop_app.controller import AppController
+from desktop_app.download_control import PartialDownload
 from desktop_app.qt_models import ModelListModel
 from desktop_app.widgets import Page, heading, muted
 from engine.hardware import OffloadPlan
@@ -41,9 +42,12 @@ class ModelsPage(Page):
     def __init__(self, controller: AppController, models: ModelListModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller
+        self.catalog = controller.catalog
+        self.downloads = controller.downloads
         self.models = models
         self._hub_files: list[HubFile] = []
         self._plan_request = 0
+        self._plan_timer = QTimer(self, singleShot=True, interval=250, timeout=self.update_plan)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -57,9 +61,27 @@ class ModelsPage(Page):
         self.subtitle = muted()
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
+        self._build_table(layout)
+        lower = QHBoxLayout()
+        lower.setSpacing(16)
+        lower.addWidget(self._build_settings_box(), 1, Qt.AlignmentFlag.AlignTop)
+        lower.addWidget(self._build_download_box(), 1, Qt.AlignmentFlag.AlignTop)
+        for box in (self.settings_box, self.download_box):
+            box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        layout.addLayout(lower)
+        layout.addStretch(1)
+        scroll.setWidget(body)
+        outer.addWidget(scroll)
 
+        self._connect_controller()
+        self.retranslate()
+        self.refresh_partials()
+        self._update_download_button()
+
+    def _build_table(self, layout: QVBoxLayout) -> None:
+        """The models, with Load, Add and Remove under them."""
         self.table = QTableView()
-        self.table.setModel(models)
+        self.table.setModel(self.models)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
@@ -86,9 +108,8 @@ class ModelsPage(Page):
         buttons.addWidget(self.remove_button)
         layout.addLayout(buttons)
 
-        lower = QHBoxLayout()
-        lower.setSpacing(16)
-        # -- per-model settings
+    def _build_settings_box(self) -> QGroupBox:
+        """The selected model's context size, threads and GPU layers, with the planner's fit rating."""
         self.settings_box = QGroupBox()
         form = QFormLayout(self.settings_box)
         self.ctx = QSpinBox()
@@ -116,9 +137,10 @@ class ModelsPage(Page):
         for widget in (self.ctx, self.threads, self.gpu_layers):
             widget.valueChanged.connect(lambda _v: self._plan_timer.start())
         self.gpu_mode.currentIndexChanged.connect(self._gpu_mode_changed)
-        lower.addWidget(self.settings_box, 1, Qt.AlignmentFlag.AlignTop)
+        return self.settings_box
 
-        # -- downloads
+    def _build_download_box(self) -> QGroupBox:
+        """Hub downloads: a repository's GGUF files, progress and cancel, then the paused downloads."""
         self.download_box = QGroupBox()
         dl = QVBoxLayout(self.download_box)
         repo_row = QHBoxLayout()
@@ -140,7 +162,7 @@ class ModelsPage(Page):
         self.download_button.setObjectName("primary")
         self.download_button.clicked.connect(self.download_selected)
         self.cancel_button = QPushButton()
-        self.cancel_button.clicked.connect(controller.cancel_download)
+        self.cancel_button.clicked.connect(self.downloads.cancel_download)
         self.cancel_button.hide()
         action_row.addWidget(self.download_button)
         action_row.addWidget(self.cancel_button)
@@ -152,6 +174,15 @@ class ModelsPage(Page):
         self.progress_label.hide()
         dl.addWidget(self.progress)
         dl.addWidget(self.progress_label)
+        self._build_partials(dl)
+        self.endpoint_label = muted()
+        self.endpoint_label.setTextFormat(Qt.TextFormat.RichText)
+        self.endpoint_label.linkActivated.connect(lambda _l: self.open_settings.emit())
+        dl.addWidget(self.endpoint_label)
+        return self.download_box
+
+    def _build_partials(self, dl: QVBoxLayout) -> None:
+        """Downloads that stopped part-way, with Resume and Discard."""
         self.partial_title = QLabel()
         self.partial_title.setObjectName("roleLabel")
         self.partials = QListWidget()
@@ -170,30 +201,16 @@ class ModelsPage(Page):
         dl.addWidget(self.partial_title)
         dl.addWidget(self.partials)
         dl.addLayout(partial_row)
-        self.endpoint_label = muted()
-        self.endpoint_label.setTextFormat(Qt.TextFormat.RichText)
-        self.endpoint_label.linkActivated.connect(lambda _l: self.open_settings.emit())
-        dl.addWidget(self.endpoint_label)
-        lower.addWidget(self.download_box, 1, Qt.AlignmentFlag.AlignTop)
-        for box in (self.settings_box, self.download_box):
-            box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        layout.addLayout(lower)
-        layout.addStretch(1)
-        scroll.setWidget(body)
-        outer.addWidget(scroll)
 
-        self._plan_timer = QTimer(self, singleShot=True, interval=250, timeout=self.update_plan)
-        c = controller
-        c.models_changed.connect(self._models_changed)
-        c.download_progress.connect(self._download_progress)
-        c.download_finished.connect(self._download_finished)
-        c.download_failed.connect(self._download_failed)
-        c.setting_changed.connect(lambda key, _v: self._update_endpoint() if key == "hub.endpoint" else None)
-        c.gpu_support_known.connect(lambda _s: self.update_plan())
-        c.model_loaded.connect(lambda _m: self._update_buttons())
-        self.retranslate()
-        self.refresh_partials()
-        self._update_download_button()
+    def _connect_controller(self) -> None:
+        c = self.controller
+        self.catalog.models_changed.connect(self._models_changed)
+        self.catalog.gpu_support_known.connect(lambda _s: self.update_plan())
+        self.downloads.download_progress.connect(self._download_progress)
+        self.downloads.download_finished.connect(self._download_finished)
+        self.downloads.download_failed.connect(self._download_failed)
+        c.settings.setting_changed.connect(lambda key, _v: self._update_endpoint() if key == "hub.endpoint" else None)
+        c.loader.model_loaded.connect(lambda _m: self._update_buttons())
 
     # -------------------------------------------------------------- language
     def retranslate(self) -> None:
@@ -231,7 +248,7 @@ class ModelsPage(Page):
         self.refresh_partials()
 
     def _update_endpoint(self) -> None:
-        endpoint = self.controller.hub_endpoint or DEFAULT_ENDPOINT
+        endpoint = self.controller.settings.hub_endpoint or DEFAULT_ENDPOINT
         self.endpoint_label.setText(self.tr('From {endpoint}. <a href="settings">Change the mirror in Settings</a>.')
                                     .format(endpoint=endpoint))
 
@@ -294,7 +311,7 @@ class ModelsPage(Page):
         self._plan_request += 1
         request = self._plan_request
         self.fit.setText(self.tr("Checking what fits…"))
-        self.controller.plan(entry, self.ctx.value(), self._gpu_setting(),
+        self.catalog.plan(entry, self.ctx.value(), self._gpu_setting(),
                              on_done=lambda plan: self._show_plan(plan, request),
                              on_failed=lambda message: self._plan_failed(message, request))
 
@@ -328,14 +345,14 @@ class ModelsPage(Page):
         settings = {"n_ctx": self.ctx.value(), "n_gpu_layers": self._gpu_setting()}
         if threads:
             settings["n_threads"] = threads
-        if self.controller.update_model_settings(entry.name, **settings) is not None:
+        if self.catalog.update_model_settings(entry.name, **settings) is not None:
             self.controller.info.emit(self.tr("Saved. The settings apply the next time {name} is loaded.")
                                       .format(name=entry.name))
 
     def load_selected(self) -> None:
         entry = self.selected()
         if entry is not None:
-            self.controller.load_model(entry.name)
+            self.controller.loader.load_model(entry.name)
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, self.tr("Choose a GGUF model"), "",
@@ -344,7 +361,7 @@ class ModelsPage(Page):
             self.add_file(path)
 
     def add_file(self, path: str) -> ModelEntry | None:
-        entry = self.controller.add_local_model(path)
+        entry = self.catalog.add_local_model(path)
         if entry is not None:
             self.select(entry.name)
             self.controller.info.emit(self.tr("Added {name}.").format(name=entry.name))
@@ -366,7 +383,7 @@ class ModelsPage(Page):
             if box.clickedButton() not in (remove, delete):
                 return
             delete_file = box.clickedButton() is delete
-        self.controller.remove_model(entry.name, delete_file=delete_file)
+        self.catalog.remove_model(entry.name, delete_file=delete_file)
 
     # ------------------------------------------------------------- downloads
     def list_files(self) -> None:
@@ -386,7 +403,7 @@ class ModelsPage(Page):
             self.files.clear()
             self.controller.error.emit(message)
 
-        self.controller.list_hub_files(repo, done, failed)
+        self.downloads.list_hub_files(repo, done, failed)
 
     def show_files(self, files: list[HubFile]) -> None:
         self._hub_files = files
@@ -403,7 +420,7 @@ class ModelsPage(Page):
 
     def _update_download_button(self) -> None:
         item = self.files.currentItem()
-        busy = self.controller.download_worker is not None
+        busy = self.downloads.worker is not None
         self.download_button.setEnabled(not busy and item is not None
                                         and bool(item.data(Qt.ItemDataRole.UserRole)))
 
@@ -414,7 +431,7 @@ class ModelsPage(Page):
             self.start_download(self.repo.text().strip(), filename)
 
     def start_download(self, repo_id: str, filename: str) -> None:
-        if self.controller.download(repo_id, filename):
+        if self.downloads.download(repo_id, filename):
             self.progress.setRange(0, 0)
             self.progress.show()
             self.progress_label.setText(self.tr("Starting {file}…").format(file=filename))
@@ -458,7 +475,7 @@ class ModelsPage(Page):
 
     def refresh_partials(self) -> None:
         self.partials.clear()
-        partial_list = self.controller.partial_downloads()
+        partial_list = self.downloads.partial_downloads()
         for partial in partial_list:
             item = QListWidgetItem(f"{partial.repo_id} / {partial.filename}  ·  {format_bytes(partial.size)}")
             item.setData(Qt.ItemDataRole.UserRole, partial)
@@ -481,5 +498,5 @@ class ModelsPage(Page):
     def discard_selected(self) -> None:
         partial = self._selected_partial()
         if partial is not None:
-            self.controller.discard_partial(partial)
+            self.downloads.discard_partial(partial)
             self.refresh_partials()

@@ -39,10 +39,8 @@ class SettingsPage(Page):
     def __init__(self, controller: AppController, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
+        self.settings = controller.settings
+        self._loading = False
         body = QWidget()
         body.setMaximumWidth(820)
         layout = QVBoxLayout(body)
@@ -50,7 +48,31 @@ class SettingsPage(Page):
         layout.setSpacing(12)
         self.title = heading()
         layout.addWidget(self.title)
+        layout.addWidget(self._build_appearance())
+        layout.addWidget(self._build_models_box())
+        layout.addWidget(self._build_hub_box())
+        layout.addWidget(self._build_storage_box())
+        layout.addStretch(1)
+        holder = QWidget()
+        centered = QHBoxLayout(holder)
+        centered.setContentsMargins(0, 0, 0, 0)
+        centered.addWidget(body)
+        centered.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(holder)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
+        self.theme.currentIndexChanged.connect(self._theme_picked)
+        self.language.currentIndexChanged.connect(self._language_picked)
+        self.font_size.valueChanged.connect(self._font_picked)
+        self.threads.valueChanged.connect(lambda v: self.settings.set_setting("model.n_threads", int(v)))
+        self.retranslate()
+        self.load()
+
+    def _build_appearance(self) -> QGroupBox:
         self.appearance = QGroupBox()
         form = QFormLayout(self.appearance)
         self.theme = QComboBox()
@@ -63,8 +85,9 @@ class SettingsPage(Page):
         form.addRow(self.theme_label, self.theme)
         form.addRow(self.language_label, self.language)
         form.addRow(self.font_label, self.font_size)
-        layout.addWidget(self.appearance)
+        return self.appearance
 
+    def _build_models_box(self) -> QGroupBox:
         self.models_box = QGroupBox()
         form = QFormLayout(self.models_box)
         self.threads = QSpinBox()
@@ -73,8 +96,10 @@ class SettingsPage(Page):
         self.threads_hint = muted()
         form.addRow(self.threads_label, self.threads)
         form.addRow(self.threads_hint)
-        layout.addWidget(self.models_box)
+        return self.models_box
 
+    def _build_hub_box(self) -> QGroupBox:
+        """The Hub address, with a button that fills in a mirror."""
         self.hub_box = QGroupBox()
         form = QFormLayout(self.hub_box)
         self.endpoint = QLineEdit()
@@ -89,8 +114,10 @@ class SettingsPage(Page):
         self.endpoint_hint = muted()
         form.addRow(self.endpoint_label, endpoint_row)
         form.addRow(self.endpoint_hint)
-        layout.addWidget(self.hub_box)
+        return self.hub_box
 
+    def _build_storage_box(self) -> QGroupBox:
+        """The data folder: where it is, open it, choose another one (from the next start)."""
         self.storage_box = QGroupBox()
         storage = QVBoxLayout(self.storage_box)
         self.data_path = QLabel()
@@ -108,23 +135,7 @@ class SettingsPage(Page):
         storage.addWidget(self.data_path)
         storage.addLayout(row)
         storage.addWidget(self.data_hint)
-        layout.addWidget(self.storage_box)
-        layout.addStretch(1)
-        holder = QWidget()
-        centered = QHBoxLayout(holder)
-        centered.setContentsMargins(0, 0, 0, 0)
-        centered.addWidget(body)
-        centered.addStretch(1)
-        scroll.setWidget(holder)
-        outer.addWidget(scroll)
-
-        self._loading = False
-        self.theme.currentIndexChanged.connect(self._theme_picked)
-        self.language.currentIndexChanged.connect(self._language_picked)
-        self.font_size.valueChanged.connect(self._font_picked)
-        self.threads.valueChanged.connect(lambda v: self.controller.set_setting("model.n_threads", int(v)))
-        self.retranslate()
-        self.load()
+        return self.storage_box
 
     def retranslate(self) -> None:
         self._loading, was = True, self._loading
@@ -159,13 +170,13 @@ class SettingsPage(Page):
 
     def load(self) -> None:
         self._loading = True
-        c = self.controller
+        c = self.settings
         self.theme.setCurrentIndex(max(self.theme.findData(c.setting("ui.theme")), 0))
         self.language.setCurrentIndex(max(self.language.findData(c.setting("ui.language")), 0))
         self.font_size.setValue(int(c.setting("ui.font_size")))
         self.threads.setValue(int(c.setting("model.n_threads") or 0))
         self.endpoint.setText(c.setting("hub.endpoint") or "")
-        self.data_path.setText(str(c.data_dir()))
+        self.data_path.setText(str(self.controller.data_dir()))
         self._loading = False
 
     def _update_data_hint(self, pending: str | None = None) -> None:
@@ -179,7 +190,7 @@ class SettingsPage(Page):
 
     # ------------------------------------------------------------------ actions
     def _theme_picked(self) -> None:
-        if not self._loading and self.controller.set_setting("ui.theme", self.theme.currentData()):
+        if not self._loading and self.settings.set_setting("ui.theme", self.theme.currentData()):
             self.theme_changed.emit(self.theme.currentData())
 
     def _language_picked(self) -> None:
@@ -191,11 +202,11 @@ class SettingsPage(Page):
         if index != self.language.currentIndex():
             self.language.setCurrentIndex(index)  # comes back here through _language_picked
             return
-        if self.controller.set_setting("ui.language", code):
+        if self.settings.set_setting("ui.language", code):
             self.language_changed.emit(code)
 
     def _font_picked(self, value: int) -> None:
-        if not self._loading and self.controller.set_setting("ui.font_size", int(value)):
+        if not self._loading and self.settings.set_setting("ui.font_size", int(value)):
             self.font_size_changed.emit(int(value))
 
     def set_endpoint(self, text: str) -> None:
@@ -206,9 +217,9 @@ class SettingsPage(Page):
         value = self.endpoint.text().strip()
         if value and "://" not in value:
             value = "https://" + value
-        if value != (self.controller.setting("hub.endpoint") or ""):
+        if value != (self.settings.setting("hub.endpoint") or ""):
             self.endpoint.setText(value)
-            self.controller.set_setting("hub.endpoint", value)
+            self.settings.set_setting("hub.endpoint", value)
 
     def _open_data_dir(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.controller.data_dir())))

@@ -122,10 +122,15 @@ def _icon(name: str, theme: str) -> str:
 
 
 def style_sheet(c: Colors, pt: int, theme: str = "light") -> str:
+    """The application's style sheet: the theme's colours and ``pt``-point text."""
+    return "\n" + "".join((_frame_rules(c, pt), _button_rules(c), _input_rules(c, theme), _list_rules(c),
+                           _chrome_rules(c)))
+
+
+def _frame_rules(c: Colors, pt: int) -> str:
+    """Pages, navigation, headings and labels, cards, panels, message bubbles, notices."""
     big, small = round(pt * 1.6), max(pt - 1, 7)
-    down, up = _icon("chevron-down", theme), _icon("chevron-up", theme)
-    return f"""
-QMainWindow, QWidget#page {{ background: {c.window}; }}
+    return f"""QMainWindow, QWidget#page {{ background: {c.window}; }}
 QWidget#navRail {{ background: {c.sidebar}; border-right: 1px solid {c.border}; }}
 QToolButton#navButton {{ border: none; border-radius: 8px; padding: 8px 6px; color: {c.muted};
     text-align: center; }}
@@ -149,7 +154,12 @@ QFrame#notice[level="error"] {{ background: {c.error_bg}; border-radius: 8px; }}
 QFrame#notice[level="error"] QLabel {{ color: {c.error_text}; }}
 QFrame#notice[level="info"] {{ background: {c.info_bg}; border-radius: 8px; }}
 QFrame#notice[level="info"] QLabel {{ color: {c.info_text}; }}
-QPushButton {{ background: {c.surface}; border: 1px solid {c.border}; border-radius: 8px; padding: 5px 14px; }}
+"""
+
+
+def _button_rules(c: Colors) -> str:
+    """Push buttons (plain, primary, flat) and menu buttons."""
+    return f"""QPushButton {{ background: {c.surface}; border: 1px solid {c.border}; border-radius: 8px; padding: 5px 14px; }}
 QPushButton:hover {{ border-color: {c.accent}; }}
 QToolButton#menuButton {{ background: {c.surface}; border: 1px solid {c.border}; border-radius: 8px;
     padding: 4px 22px 4px 10px; }}
@@ -160,7 +170,13 @@ QPushButton#primary {{ background: {c.accent}; color: {c.accent_text}; border: 1
 QPushButton#primary:disabled {{ background: {c.border}; border-color: {c.border}; color: {c.muted}; }}
 QPushButton#flat, QToolButton#flat {{ background: transparent; border: none; color: {c.muted}; padding: 2px 6px; }}
 QPushButton#flat:hover, QToolButton#flat:hover {{ color: {c.accent}; }}
-QPlainTextEdit#composerEdit {{ background: transparent; border: none; }}
+"""
+
+
+def _input_rules(c: Colors, theme: str) -> str:
+    """Text fields, spin boxes and combo boxes, with the theme's chevrons."""
+    down, up = _icon("chevron-down", theme), _icon("chevron-up", theme)
+    return f"""QPlainTextEdit#composerEdit {{ background: transparent; border: none; }}
 QLineEdit, QPlainTextEdit, QSpinBox, QDoubleSpinBox, QComboBox {{ background: {c.surface};
     border: 1px solid {c.border}; border-radius: 6px; padding: 4px 6px; selection-background-color: {c.selection};
     selection-color: {c.text}; }}
@@ -179,7 +195,12 @@ QSpinBox::up-button:hover, QDoubleSpinBox::up-button:hover, QSpinBox::down-butto
 QDoubleSpinBox::down-button:hover {{ background: {c.accent_soft}; }}
 QSpinBox::up-arrow, QDoubleSpinBox::up-arrow {{ image: url({up}); width: 9px; height: 9px; }}
 QSpinBox::down-arrow, QDoubleSpinBox::down-arrow {{ image: url({down}); width: 9px; height: 9px; }}
-QListView, QListWidget {{ background: {c.surface}; border: 1px solid {c.border}; border-radius: 8px; outline: 0; }}
+"""
+
+
+def _list_rules(c: Colors) -> str:
+    """Lists, tables, headers, progress bars and group boxes."""
+    return f"""QListView, QListWidget {{ background: {c.surface}; border: 1px solid {c.border}; border-radius: 8px; outline: 0; }}
 QListView#conversations {{ background: transparent; border: none; }}
 QListView::item, QListWidget::item {{ padding: 6px 8px; border-radius: 6px; }}
 QListView::item:selected, QListWidget::item:selected {{ background: {c.accent_soft}; color: {c.text}; }}
@@ -196,7 +217,12 @@ QGroupBox {{ border: 1px solid {c.border}; border-radius: 10px; margin-top: 0px;
     background: {c.surface}; }}
 QGroupBox::title {{ subcontrol-origin: padding; subcontrol-position: top left; left: 14px; top: 7px;
     padding: 0px 0px 3px 0px; color: {c.text}; font-weight: bold; }}
-QMenu {{ background: {c.surface}; border: 1px solid {c.border}; padding: 4px; }}
+"""
+
+
+def _chrome_rules(c: Colors) -> str:
+    """Menus, scroll bars, the status bar, tooltips and splitters."""
+    return f"""QMenu {{ background: {c.surface}; border: 1px solid {c.border}; padding: 4px; }}
 QMenu::item {{ padding: 5px 18px; border-radius: 4px; }}
 QMenu::item:selected {{ background: {c.accent_soft}; color: {c.text}; }}
 QScrollBar:vertical {{ background: transparent; width: 10px; margin: 2px; }}

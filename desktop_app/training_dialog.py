@@ -8,6 +8,7 @@ worker has stopped (after the current step; nothing is written).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.controller import AppController
 from desktop_app.lora_control import TrainWorker
-from desktop_app.theme import colors, current_theme
+from desktop_app.theme import Colors, colors, current_theme
 from desktop_app.widgets import heading, muted
 from engine.lora.train import TrainConfig, TrainProgress, TrainResult
 
@@ -78,15 +79,8 @@ class LossChart(QWidget):
         painter.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
         metrics = QFontMetrics(self.font())
         train_color, val_color = QColor(c.accent), QColor("#2f7fd1" if current_theme() == "light" else "#6fb2ff")
-        legend = [(self.tr("Training loss"), train_color), (self.tr("Held-out loss"), val_color)]
-        x = 12
-        for text, color in legend:
-            painter.setPen(QPen(color, 3))
-            y = 12 + metrics.height() / 2
-            painter.drawLine(QPointF(x, y), QPointF(x + 18, y))
-            painter.setPen(QColor(c.text))
-            painter.drawText(QPointF(x + 24, 12 + metrics.ascent()), text)
-            x += 24 + metrics.horizontalAdvance(text) + 18
+        self._paint_legend(painter, metrics, c, [(self.tr("Training loss"), train_color),
+                                                 (self.tr("Held-out loss"), val_color)])
         points = self.train + self.val
         top = 20 + metrics.height()
         plot = QRectF(12 + metrics.horizontalAdvance("00.00") + 6, top, 0, 0)
@@ -108,6 +102,25 @@ class LossChart(QWidget):
             return QPointF(plot.left() + plot.width() * step / last,
                            plot.bottom() - plot.height() * (value - low) / (high - low))
 
+        self._paint_axes(painter, metrics, c, plot, (low, high), last, at)
+        for series, color, dots in ((self.train, train_color, False), (self.val, val_color, True)):
+            self._paint_series(painter, series, color, dots, at)
+
+    def _paint_legend(self, painter: QPainter, metrics: QFontMetrics, c: Colors,
+                      legend: list[tuple[str, QColor]]) -> None:
+        x = 12
+        for text, color in legend:
+            painter.setPen(QPen(color, 3))
+            y = 12 + metrics.height() / 2
+            painter.drawLine(QPointF(x, y), QPointF(x + 18, y))
+            painter.setPen(QColor(c.text))
+            painter.drawText(QPointF(x + 24, 12 + metrics.ascent()), text)
+            x += 24 + metrics.horizontalAdvance(text) + 18
+
+    def _paint_axes(self, painter: QPainter, metrics: QFontMetrics, c: Colors, plot: QRectF,
+                    span: tuple[float, float], last: int, at: Callable[[float, float], QPointF]) -> None:
+        """Dotted lines at five loss values with their labels; the step axis under the plot."""
+        low, high = span
         grid = QPen(QColor(c.border))
         grid.setStyle(Qt.PenStyle.DotLine)
         for i in range(5):
@@ -126,19 +139,22 @@ class LossChart(QWidget):
         painter.drawText(QPointF(plot.right() - metrics.horizontalAdvance(end), base), end)
         caption = self.tr("step")
         painter.drawText(QPointF(plot.center().x() - metrics.horizontalAdvance(caption) / 2, base), caption)
-        for series, color, dots in ((self.train, train_color, False), (self.val, val_color, True)):
-            if not series:
-                continue
-            path = QPainterPath(at(*series[0]))
-            for step, value in series[1:]:
-                path.lineTo(at(step, value))
-            painter.setPen(QPen(color, 2))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawPath(path)
-            if dots or len(series) == 1:
-                painter.setBrush(color)
-                for step, value in series:
-                    painter.drawEllipse(at(step, value), 3, 3)
+
+    @staticmethod
+    def _paint_series(painter: QPainter, series: list[tuple[int, float]], color: QColor, dots: bool,
+                      at: Callable[[float, float], QPointF]) -> None:
+        if not series:
+            return
+        path = QPainterPath(at(*series[0]))
+        for step, value in series[1:]:
+            path.lineTo(at(step, value))
+        painter.setPen(QPen(color, 2))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(path)
+        if dots or len(series) == 1:
+            painter.setBrush(color)
+            for step, value in series:
+                painter.drawEllipse(at(step, value), 3, 3)
 
 
 class TrainingDialog(QDialog):
@@ -150,7 +166,6 @@ class TrainingDialog(QDialog):
         self._close_when_done = False
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setMinimumWidth(580)
-        defaults = TrainConfig()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 16, 18, 14)
         layout.setSpacing(10)
@@ -158,7 +173,16 @@ class TrainingDialog(QDialog):
         layout.addWidget(self.title)
         self.intro = muted()
         layout.addWidget(self.intro)
+        layout.addLayout(self._build_form(TrainConfig()))
+        self.base_label = muted()
+        layout.addWidget(self.base_label)
+        self._build_progress(layout)
+        layout.addLayout(self._build_buttons())
+        self.retranslate()
+        self._set_running(False)
 
+    def _build_form(self, defaults: TrainConfig) -> QFormLayout:
+        """The examples file, the style's name and the training settings (starting at ``defaults``)."""
         form = QFormLayout()
         self.labels: dict[str, QLabel] = {}
         file_row = QHBoxLayout()
@@ -193,10 +217,10 @@ class TrainingDialog(QDialog):
             label = QLabel()
             self.labels[key] = label
             form.addRow(label, widget)
-        layout.addLayout(form)
-        self.base_label = muted()
-        layout.addWidget(self.base_label)
+        return form
 
+    def _build_progress(self, layout: QVBoxLayout) -> None:
+        """Phase, details, a progress bar, the loss chart and the outcome."""
         self.phase = QLabel()
         self.phase.setObjectName("roleLabel")
         self.detail = muted()
@@ -212,6 +236,7 @@ class TrainingDialog(QDialog):
         for widget in (self.phase, self.detail, self.bar, self.chart, self.outcome):
             layout.addWidget(widget)
 
+    def _build_buttons(self) -> QHBoxLayout:
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         self.start_button = QPushButton()
@@ -221,9 +246,7 @@ class TrainingDialog(QDialog):
         self.cancel_button.clicked.connect(self._cancel_or_close)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.start_button)
-        layout.addLayout(buttons)
-        self.retranslate()
-        self._set_running(False)
+        return buttons
 
     # ---------------------------------------------------------------------- text
     def changeEvent(self, event) -> None:  # noqa: N802

@@ -3,7 +3,8 @@
 The model itself has one owner thread (``engine.host.ModelHost``). A ``ReplyWorker`` only
 iterates the reply's event stream (which blocks on a queue fed by that owner thread) and saves it
 through ``ChatSession``; a ``DownloadWorker`` runs one Hub download; a ``Task`` runs any other
-short blocking call (listing a Hub repository, planning GPU offload) off the GUI thread.
+short blocking call (listing a Hub repository, planning GPU offload) off the GUI thread, and a
+``TaskRunner`` starts those and keeps them alive until they end.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
 from engine.chat.session import ChatSession
 from engine.errors import DownloadCancelled, InglenookError
@@ -136,3 +137,32 @@ class Task(QThread):
             self.failed.emit(f"Unexpected error: {exc!r}")
         else:
             self.done.emit(result)
+
+
+class TaskRunner(QObject):
+    """Starts ``Task``s and holds on to them until they end (a QThread must outlive its run).
+
+    A task's failure goes to ``on_failed`` when given, else to ``default_failed``: the window's
+    ``error`` signal itself (a signal-to-signal connection, so it is emitted on the GUI thread).
+    """
+
+    def __init__(self, default_failed: Any, parent: QObject | None = None):
+        super().__init__(parent)
+        self._default_failed = default_failed
+        self._tasks: set[Task] = set()
+
+    def run(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
+            on_failed: Callable[[str], None] | None = None) -> Task:
+        task = Task(fn, *args, parent=self)
+        self._tasks.add(task)
+        if on_done is not None:
+            task.done.connect(on_done)
+        task.failed.connect(on_failed if on_failed is not None else self._default_failed)
+        task.finished.connect(lambda: self._tasks.discard(task))
+        task.start()
+        return task
+
+    def wait(self, msecs: int) -> None:
+        """Wait for every task still running (at exit), each for at most ``msecs``."""
+        for task in list(self._tasks):
+            task.wait(msecs)

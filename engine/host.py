@@ -83,6 +83,14 @@ class ModelHost:
     def loaded(self) -> LoadedModel | None:
         return self._loaded
 
+    @property
+    def adapters(self) -> AdapterControl:
+        """LoRA switching on this host's model (thread-safe; every call returns a Future)."""
+        return AdapterControl(self)
+
+    def count_tokens(self, text: str) -> int:
+        return self.call(lambda backend: backend.count_tokens(text))
+
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         """Run ``fn(backend, *args, **kwargs)`` on the owner thread."""
         return self._executor.submit(fn, self._backend, *args, **kwargs)

@@ -89,6 +89,13 @@ def choose_variant(scores: dict[str, int], forced: str = "", allow_amx: bool = F
     return best, reason
 
 
+def safer_variant(scores: dict[str, int], current: str) -> str | None:
+    """The best variant this CPU runs that scores below ``current`` (after ``current`` crashed), or None."""
+    ceiling = scores.get(current, 0)
+    below = {n: s for n, s in scores.items() if 0 < s < ceiling and n not in AMX_VARIANTS}
+    return max(below, key=lambda n: (below[n], n)) if below else None
+
+
 def _load_backends(llama_cpp: Any) -> CpuVariant:
     package_dir = Path(llama_cpp.__file__).parent
     libggml = _libggml(package_dir)

@@ -39,4 +39,7 @@ def resources_dir() -> Path:
     override = os.environ.get("INGLENOOK_RESOURCES")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent / "resources"
+    import importlib.resources
+
+    # a real folder in both a wheel and an editable install (package-dir maps it to resources/)
+    return Path(str(importlib.resources.files("inglenook_resources")))

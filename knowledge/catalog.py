@@ -19,7 +19,7 @@ from typing import Any
 
 from engine.paths import data_dir
 from engine.store import SQLiteStore, run_script
-from knowledge.errors import KnowledgeError
+from knowledge.errors import CollectionNotFoundError, KnowledgeError
 from knowledge.textsearch import DEFAULT_SEGMENTER, SEGMENTERS
 
 _NAME = re.compile(r"^[\w][\w .-]{0,63}$", re.UNICODE)
@@ -166,7 +166,7 @@ class Catalog:
         found = self._find(name)
         if found is None:
             names = ", ".join(c.name for c in self.list()) or "none yet"
-            raise KnowledgeError(
+            raise CollectionNotFoundError(
                 f"No collection called {name!r} (collections: {names}); create one with "
                 "`nook collections create NAME FOLDER`."
             )

@@ -22,3 +22,15 @@ class ParseError(KnowledgeError):
         self.reason = reason
         self.path = Path(path) if path is not None else None
         super().__init__(f"Cannot read {self.path}: {reason}" if self.path is not None else reason)
+
+
+class CollectionNotFoundError(KnowledgeError):
+    """No collection by that name; the message lists the ones there are."""
+
+
+class IndexRunningError(KnowledgeError):
+    """A collection is being indexed already; a second run of it would only duplicate the work."""
+
+
+class LibraryClosedError(KnowledgeError):
+    """The library was closed (the window or command is ending); nothing more can be done with it."""

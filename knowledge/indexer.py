@@ -54,10 +54,6 @@ class IndexProgress:
         return self.chunks_done / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     @property
-    def files_per_s(self) -> float:
-        return self.files_done / self.elapsed_s if self.elapsed_s > 0 else 0.0
-
-    @property
     def eta_s(self) -> float | None:
         if self.bytes_done <= 0 or self.elapsed_s <= 0:
             return None

@@ -70,12 +70,17 @@ def host_generate(host) -> Generate:
     return generate
 
 
+def check_mode(mode: str) -> str:
+    """``mode`` when it is one of ``REWRITE_MODES``; else a ``KnowledgeError`` naming them."""
+    if mode not in REWRITE_MODES:
+        raise KnowledgeError(f"Unknown query rewriting {mode!r}; use one of {', '.join(REWRITE_MODES)}.")
+    return mode
+
+
 class QueryRewriter:
     def __init__(self, generate: Generate, mode: str = "standalone", n_variants: int = 3):
-        if mode not in REWRITE_MODES:
-            raise KnowledgeError(f"Unknown query rewriting {mode!r}; use one of {', '.join(REWRITE_MODES)}.")
         self.generate = generate
-        self.mode = mode
+        self.mode = check_mode(mode)
         self.n_variants = n_variants
 
     def queries(self, question: str, history: list[dict] | None = None) -> list[RewrittenQuery]:

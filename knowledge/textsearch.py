@@ -52,10 +52,6 @@ def segment(text: str, mode: str = DEFAULT_SEGMENTER) -> str:
     return _CJK_RUN.sub(replace, text)
 
 
-def has_cjk(text: str) -> bool:
-    return _CJK_RUN.search(text) is not None
-
-
 _LATIN = re.compile(r"[A-Za-z]")
 
 

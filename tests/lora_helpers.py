@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.lora.convert import MODULE_TENSORS, write_adapter_gguf
+from engine.lora.safetensors_io import write_safetensors
 from engine.models.gguf import GGUFInfo
-from engine.safetensors_io import write_safetensors
 
 KINDS = tuple(MODULE_TENSORS.values())  # attn_q ... ffn_down
 

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _run(script: str, home: Path) -> str:
     env = {**os.environ, "INGLENOOK_HOME": str(home)}
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"], cwd=ROOT, env=env,
+    module = "benchmarks." + script.removesuffix(".py")
+    proc = subprocess.run([sys.executable, "-m", module, "--quick"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     return proc.stdout

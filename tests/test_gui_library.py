@@ -48,13 +48,8 @@ def drop(page, paths: list[Path]) -> None:
     page.dropEvent(event)
 
 
-def test_collection_indexed_then_cited_in_chat_then_removed(qtbot, window, tmp_path, monkeypatch):
-    c = window.controller
-    c.load_model(DEFAULT_CHAT_MODEL)  # loads while the folder is indexed
-    page = window.library
-    window.show_page("library")
-    docs = make_documents(tmp_path / "Harbour notes")
-
+def index_by_drop(qtbot, page, docs: Path) -> str:
+    """Drop the folder on the page; the collection's name once its indexing finished."""
     progress = []
     page.index_progress.connect(lambda name, p: progress.append((name, p.phase, p.files_done, p.files_total)))
     with qtbot.waitSignal(page.index_finished, timeout=TIMEOUT_MS) as finished:
@@ -68,8 +63,12 @@ def test_collection_indexed_then_cited_in_chat_then_removed(qtbot, window, tmp_p
     assert row[0] == "Harbour notes" and row[1] == str(docs) and row[2] == "4" and int(row[3]) >= 4
     assert row[4] == "0" and row[5] == "0" and row[6] != "never" and "Done" in row[7]
     assert "Every file was indexed" in page.details_text(name)
+    return name
 
-    # the chat uses the collection: the picker next to the model, then a real answer with sources
+
+def answer_from(qtbot, window, name: str, docs: Path, monkeypatch) -> None:
+    """Pick the collection next to the model, then a real answer with sources that open the file."""
+    c, page = window.controller, window.library
     window.show_page("chat")
     window.chat_collections.fill_menu()
     action = next(a for a in window.chat_collections.menu.actions() if a.text() == name)
@@ -78,7 +77,7 @@ def test_collection_indexed_then_cited_in_chat_then_removed(qtbot, window, tmp_p
     assert name in window.chat_collections.button.text()
     qtbot.waitUntil(lambda: c.loading is None and c.loaded_entry is not None, timeout=TIMEOUT_MS)
     window.chat.drawer.fields["max_tokens"].setValue(6)
-    page.k = 2  # a short grounded prompt keeps the answer quick on a small CPU
+    page.documents.k = 2  # a short grounded prompt keeps the answer quick on a small CPU
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
     assert c.send("How far can the lamp of Varne Point be seen?")
@@ -91,31 +90,56 @@ def test_collection_indexed_then_cited_in_chat_then_removed(qtbot, window, tmp_p
     block.items[0].linkActivated.emit("open")
     assert opened and opened[0].toLocalFile() == str(docs / "lighthouse.md")
 
+
+def rewriting_follows_the_setting(window, name: str) -> None:
+    """Off by default, as `nook ask`; the setting documents.rewrite turns it on for the window too."""
+    c, page = window.controller, window.library
+    assert c.session.augmenter.rewriter is None
+    c.set_setting("documents.rewrite", "multi")
+    page.set_selection([name], strict=False)  # re-arms the conversation's augmenter
+    assert c.session.augmenter.rewriter.mode == "multi"
+    c.set_setting("documents.rewrite", "off")
+    page.set_selection([name], strict=False)
+    assert c.session.augmenter.rewriter is None
+
+
+def watch_and_resume(qtbot, window, name: str, docs: Path) -> None:
+    """A new file is indexed by the watcher without asking; a second window resumes watching."""
+    page = window.library
+    page.select(name)
+    page.watch_box.click()
+    qtbot.waitUntil(lambda: page.library.is_watched(name), timeout=30_000)
+    assert page.watch_box.isChecked()
+    with qtbot.waitSignal(page._watch_event, timeout=60_000):
+        (docs / "knots.md").write_text("# Knots\n\nA clove hitch holds a rope to a post.\n", encoding="utf-8")
+    qtbot.waitUntil(lambda: page.table.item(0, 2).text() == "5", timeout=10_000)
+    assert window.controller.setting("state.watched") == [name]
+    second = MainWindow(restore=False)  # the same data folder
+    try:
+        qtbot.waitUntil(lambda: second.library.library.is_watched(name), timeout=30_000)
+    finally:
+        second.close()
+
+
+def test_collection_indexed_then_cited_in_chat_then_removed(qtbot, window, tmp_path, monkeypatch):
+    window.controller.load_model(DEFAULT_CHAT_MODEL)  # loads while the folder is indexed
+    page = window.library
+    window.show_page("library")
+    docs = make_documents(tmp_path / "Harbour notes")
+    name = index_by_drop(qtbot, page, docs)
+    answer_from(qtbot, window, name, docs, monkeypatch)
+    rewriting_follows_the_setting(window, name)
+
     # a folder that cannot be read: a message, nothing added, the page keeps working
     window.show_page("library")
     assert page.add_paths([tmp_path / "missing"]) is None
     assert "missing" in page.message.text() and page.message.isVisible()
     assert page.names() == [name]
 
-    # watching: a new file is indexed by the watcher without asking
-    page.select(name)
-    page.watch_box.click()
-    qtbot.waitUntil(lambda: name in page.watchers, timeout=30_000)
-    assert page.watch_box.isChecked()
-    with qtbot.waitSignal(page._watch_event, timeout=60_000):
-        (docs / "knots.md").write_text("# Knots\n\nA clove hitch holds a rope to a post.\n", encoding="utf-8")
-    qtbot.waitUntil(lambda: page.table.item(0, 2).text() == "5", timeout=10_000)
+    watch_and_resume(qtbot, window, name, docs)
 
-    # watching is remembered: a second window on the same data folder resumes it by itself
-    assert window.controller.setting("state.watched") == [name]
-    second = MainWindow(restore=False)
-    try:
-        qtbot.waitUntil(lambda: name in second.library.watchers, timeout=30_000)
-    finally:
-        second.close()
-
-    # remove: the collection goes, from the chat's choice too; the files stay
+    # remove: the collection goes, from the chat's choice and the watched ones too; the files stay
     assert page.remove(name, confirm=False)
     assert page.names() == [] and page.selected_collections() == []
-    assert window.controller.setting("state.watched") == []
+    assert window.controller.setting("state.watched") == [] and not page.library.is_watched(name)
     assert (docs / "lighthouse.md").exists() and page.empty.isVisibleTo(page)

@@ -15,8 +15,8 @@ from lora_helpers import peft_folder, peft_modules
 from engine.errors import LoraConversionError, LoraIncompatibleError
 from engine.lora.adapters import read_adapter
 from engine.lora.convert import convert_peft, permute_qk_rows, read_peft, unpermute_qk_rows
+from engine.lora.safetensors_io import read_safetensors, write_safetensors
 from engine.models.gguf import read_gguf
-from engine.safetensors_io import read_safetensors, write_safetensors
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="log what the engine does")
     sub = parser.add_subparsers(dest="command")
+    _add_chat_parser(sub)
+    _add_ask_parser(sub)
+    _add_models_parser(sub)
+    _add_sessions_parser(sub)
+    _add_presets_parser(sub)
+    _add_collections_parser(sub)
+    _add_index_and_search_parsers(sub)
+    add_lora_parser(sub)
+    _add_gpu_parser(sub)
+    return parser
 
+
+def _add_chat_parser(sub) -> None:
+    """`nook chat`: the terminal chat."""
     chat = sub.add_parser("chat", help="chat in the terminal (streaming)")
     add_load_args(chat)
     add_sampling_args(chat)
@@ -34,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="rewrite the question with the model before searching the documents: standalone "
                           "(follow-ups made self-contained), multi (several phrasings), hyde (a hypothetical answer)")
 
+
+def _add_ask_parser(sub) -> None:
+    """`nook ask`: one question, one answer."""
     ask = sub.add_parser("ask", help="ask one question and print the answer")
     ask.add_argument("question")
     add_load_args(ask)
@@ -50,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="rewrite the question with the model before searching the documents: standalone "
                           "(follow-ups made self-contained), multi (several phrasings), hyde (a hypothetical answer)")
 
+
+def _add_models_parser(sub) -> None:
+    """`nook models list|add|info|remove|set|download`."""
     models = sub.add_parser("models", help="list, add, download, inspect and remove models")
     msub = models.add_subparsers(dest="models_action", required=True)
     mlist = msub.add_parser("list")
@@ -77,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     mdl.add_argument("--endpoint", help="Hub endpoint or mirror, e.g. https://hf-mirror.com (or set HF_ENDPOINT)")
     mdl.add_argument("--token", default=os.environ.get("HF_TOKEN"))
 
+
+def _add_sessions_parser(sub) -> None:
+    """`nook sessions list|show|search|rename|delete|export`."""
     sessions = sub.add_parser("sessions", help="saved conversations")
     ssub = sessions.add_subparsers(dest="sessions_action", required=True)
     slist = ssub.add_parser("list")
@@ -96,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     sexp.add_argument("--format", choices=["md", "json"], default="md")
     sexp.add_argument("--output", "-o")
 
+
+def _add_presets_parser(sub) -> None:
+    """`nook presets [list|show|add|remove]`."""
     presets = sub.add_parser("presets", help="prompt presets")
     psub = presets.add_subparsers(dest="presets_action")
     psub.add_parser("list")
@@ -109,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     premove = psub.add_parser("remove", help="delete one of your presets")
     premove.add_argument("name")
 
+
+def _add_collections_parser(sub) -> None:
+    """`nook collections create|list|status|remove`."""
     colls = sub.add_parser("collections", help="document collections (folders to answer questions from)")
     csub = colls.add_subparsers(dest="collections_action", required=True)
     ccreate = csub.add_parser("create", help="create a collection from folders and files")
@@ -124,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     cremove = csub.add_parser("remove", help="forget a collection and its index (files are untouched)")
     cremove.add_argument("name")
 
+
+def _add_index_and_search_parsers(sub) -> None:
+    """`nook index` and `nook search`."""
     index = sub.add_parser("index", help="index (or update) a collection")
     index.add_argument("name")
     index.add_argument("--watch", action="store_true", help="keep indexing changes until Ctrl-C")
@@ -139,12 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--path", help="only files whose path matches this glob, e.g. '*.pdf' or '*/contracts/*'")
     search.add_argument("--type", action="append", help="only this file type (pdf, docx, markdown, ...)")
 
-    add_lora_parser(sub)
 
+def _add_gpu_parser(sub) -> None:
+    """`nook gpu`: what this build can offload."""
     gpu = sub.add_parser("gpu", help="what this build can offload, and a plan for a model")
     gpu.add_argument("--model", "-m")
     gpu.add_argument("--ctx", type=int, default=4096)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,8 @@ from engine.chat.presets import list_presets
 from engine.chat.session import ChatSession
 from engine.errors import InglenookError
 from engine.events import ContextNotice, Finished, TextDelta
+from knowledge.conversation_docs import REWRITE_OFF, DocumentChoice, build_augmenter
+from knowledge.library import Library
 
 HELP = """Commands:
   /new                 start a new conversation
@@ -54,77 +56,66 @@ def stream_reply(session: ChatSession, events, out=sys.stdout) -> Finished | Non
 
 def run_chat(args: argparse.Namespace) -> int:
     ctx = Context.open()
+    library = Library()
     try:
         entry = ctx.load_model(args)
-        session = _new_session(ctx, args, entry.name)
+        session = _new_session(ctx, library, args, entry.name)
         if args.conversation:
             session = ChatSession(ctx.host, ctx.store, args.conversation)
             apply_lora_args(session, args)
             for message in session.thread():
                 print(f"{'you' if message.role == 'user' else 'ai'}> {message.content}")
         print("Type a message, /help for commands.", file=sys.stderr)
-        while True:
-            try:
-                line = input("you> ")
-            except EOFError:
-                print()
-                return 0
-            except KeyboardInterrupt:
-                print("\n(Ctrl-D or /quit to leave)", file=sys.stderr)
-                continue
-            if not line.strip():
-                continue
-            try:
-                if line.startswith("/"):
-                    session, done = _command(ctx, session, line, args)
-                    if done:
-                        return 0
-                    continue
-                _print_finish(ctx, stream_reply(session, session.send(line)))
-                print_sources(session)
-            except InglenookError as exc:
-                print(f"error: {exc}", file=sys.stderr)
+        return _repl(ctx, library, session, args)
     finally:
+        library.close()
         ctx.close()
 
 
-def _new_session(ctx: Context, args, model_name: str) -> ChatSession:
+def _repl(ctx: Context, library: Library, session: ChatSession, args) -> int:
+    while True:
+        try:
+            line = input("you> ")
+        except EOFError:
+            print()
+            return 0
+        except KeyboardInterrupt:
+            print("\n(Ctrl-D or /quit to leave)", file=sys.stderr)
+            continue
+        if not line.strip():
+            continue
+        try:
+            if line.startswith("/"):
+                session, done = _command(ctx, library, session, line, args)
+                if done:
+                    return 0
+                continue
+            _print_finish(ctx, stream_reply(session, session.send(line)))
+            print_sources(session)
+        except InglenookError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+
+
+def _new_session(ctx: Context, library: Library, args, model_name: str) -> ChatSession:
     session = ChatSession(ctx.host, ctx.store, model_name=model_name, preset=getattr(args, "preset", None),
                           system_prompt=getattr(args, "system", None))
     overrides = sampling_overrides(args)
     if overrides:
         session.set_params(**overrides)
-    attach_collections(ctx, session, args)
+    attach_collections(library, session, args)
     apply_lora_args(session, args, quiet=getattr(args, "json", False))
     return session
 
 
-def attach_collections(ctx: Context, session: ChatSession, args) -> None:
+def attach_collections(library: Library, session: ChatSession, args) -> None:
     """Answer from documents: retrieval plus cited sources for every question of this session."""
     names = getattr(args, "collection", None)
     if not names:
         return
-    from knowledge.answer import DocumentAugmenter
-    from knowledge.catalog import Catalog
-    from knowledge.retrieval import Retriever
-
-    catalog = Catalog()
-    for name in names:
-        catalog.get(name)  # a typo fails now, with the list of collections
-    loaded = ctx.host.loaded
-    rewrite = getattr(args, "rewrite", "off")
-    rewriter = None
-    if rewrite != "off":
-        from knowledge.rewrite import QueryRewriter, host_generate
-
-        rewriter = QueryRewriter(host_generate(ctx.host), rewrite)
-    session.augmenter = DocumentAugmenter(
-        Retriever(catalog), names, strict=args.strict, k=args.k,
-        count_tokens=lambda text: ctx.host.call(lambda b: b.count_tokens(text)),
-        n_ctx=loaded.n_ctx if loaded else 4096,
-        answer_reserve=min(session.params.max_tokens, (loaded.n_ctx if loaded else 4096) // 4),
-        rewriter=rewriter,
-    )
+    library.require(names)  # a typo fails now, with the list of collections
+    choice = DocumentChoice(tuple(names), args.strict)
+    session.augmenter = build_augmenter(library.retriever(), session, choice, k=args.k,
+                                        rewrite=getattr(args, "rewrite", REWRITE_OFF))
 
 
 def print_sources(session: ChatSession, out=sys.stderr) -> None:
@@ -149,7 +140,7 @@ def _print_finish(ctx: Context, finished: Finished | None) -> None:
         print(f"\033[2m[{describe_timings(finished.timings, n_ctx)}]{note}\033[0m", file=sys.stderr)
 
 
-def _command(ctx: Context, session: ChatSession, line: str, args) -> tuple[ChatSession, bool]:
+def _command(ctx: Context, library: Library, session: ChatSession, line: str, args) -> tuple[ChatSession, bool]:
     parts = shlex.split(line)
     name, rest = parts[0].lower(), parts[1:]
     if name in ("/quit", "/exit", "/q"):
@@ -157,7 +148,7 @@ def _command(ctx: Context, session: ChatSession, line: str, args) -> tuple[ChatS
     if name == "/help":
         print(HELP)
     elif name == "/new":
-        session = _new_session(ctx, args, ctx.host.loaded.name)
+        session = _new_session(ctx, library, args, ctx.host.loaded.name)
         print("[new conversation]", file=sys.stderr)
     elif name == "/regen":
         _print_finish(ctx, stream_reply(session, session.regenerate()))
@@ -201,9 +192,10 @@ def _command(ctx: Context, session: ChatSession, line: str, args) -> tuple[ChatS
 
 def run_ask(args: argparse.Namespace) -> int:
     ctx = Context.open()
+    library = Library()
     try:
         entry = ctx.load_model(args, quiet=args.json)
-        session = _new_session(ctx, args, entry.name)
+        session = _new_session(ctx, library, args, entry.name)
         events = session.send(args.question)
         if args.json:
             finished = None
@@ -227,4 +219,5 @@ def run_ask(args: argparse.Namespace) -> int:
             print_sources(session, out=sys.stdout)
         return 0 if finished is not None and finished.reason != "error" else 1
     finally:
+        library.close()
         ctx.close()

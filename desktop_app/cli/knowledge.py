@@ -5,19 +5,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
 from pathlib import Path
 
 from desktop_app.cli.common import print_json
-from knowledge.catalog import Catalog
 from knowledge.errors import KnowledgeError
-from knowledge.indexer import Indexer, IndexProgress, IndexSummary
+from knowledge.indexer import IndexProgress, IndexSummary
+from knowledge.library import Library, WatchEvent
 from knowledge.retrieval import Retriever, SearchOptions
 
 
 def run_collections(args: argparse.Namespace) -> int:
-    catalog = Catalog()
+    library = Library()
+    try:
+        return _collections_action(library, args)
+    finally:
+        library.close()
+
+
+def _collections_action(library: Library, args) -> int:
     action = args.collections_action
     if action == "create":
         settings = {}
@@ -25,36 +31,37 @@ def run_collections(args: argparse.Namespace) -> int:
             settings["exclude"] = args.exclude
         if args.max_mb:
             settings["max_bytes"] = int(args.max_mb * 1024 * 1024)
-        collection = catalog.create(args.name, args.paths, **settings)
+        collection = library.create(args.name, args.paths, **settings)
         print(f"Created {collection.name} with {len(collection.roots)} folder(s); index it with "
               f"`nook index {collection.name}`.")
     elif action == "list":
-        collections = catalog.list()
-        if args.json:
-            print_json([{"name": c.name, "roots": [str(r) for r in c.roots], **catalog.status_counts(c)}
-                        for c in collections])
-            return 0
-        for collection in collections:
-            counts = catalog.status_counts(collection)
-            print(f"{collection.name:24} {counts.get('indexed', 0):6} files  {counts['chunks']:8} chunks  "
-                  f"{', '.join(str(r) for r in collection.roots)}")
-        if not collections:
-            print("No collections yet: `nook collections create NAME FOLDER`.")
+        _list(library, args)
     elif action == "status":
-        return _status(catalog, args)
+        return _status(library, args)
     elif action == "remove":
-        from knowledge.store import ChunkStore
-
-        collection = catalog.remove(args.name)
-        ChunkStore().drop(collection.table_name)
+        collection = library.remove(args.name)
         print(f"Removed {collection.name} (your files are untouched).")
     return 0
 
 
-def _status(catalog: Catalog, args) -> int:
-    collection = catalog.get(args.name)
-    counts = catalog.status_counts(collection)
-    files = catalog.files(collection)
+def _list(library: Library, args) -> None:
+    collections = library.collections()
+    if args.json:
+        print_json([{"name": c.name, "roots": [str(r) for r in c.roots], **library.counts(c)}
+                    for c in collections])
+        return
+    for collection in collections:
+        counts = library.counts(collection)
+        print(f"{collection.name:24} {counts.get('indexed', 0):6} files  {counts['chunks']:8} chunks  "
+              f"{', '.join(str(r) for r in collection.roots)}")
+    if not collections:
+        print("No collections yet: `nook collections create NAME FOLDER`.")
+
+
+def _status(library: Library, args) -> int:
+    collection = library.get(args.name)
+    counts = library.counts(collection)
+    files = library.catalog.files(collection)
     problems = [r for r in files.values() if r.status in ("skipped", "failed")]
     warned = [r for r in files.values() if r.warnings]
     if args.json:
@@ -99,35 +106,53 @@ def print_summary(summary: IndexSummary, out=sys.stdout) -> None:
 
 
 def run_index(args: argparse.Namespace) -> int:
-    indexer = Indexer()
-    cancel = threading.Event()
-    show = (lambda p: print(_bar(p), end="", file=sys.stderr, flush=True)) if sys.stderr.isatty() else None
+    library = Library()
     try:
-        summary = indexer.index(args.name, progress=show, cancel=cancel)
-    except KeyboardInterrupt:
-        cancel.set()
-        print("\nCancelled; the next run continues where this one stopped.", file=sys.stderr)
-        return 130
+        summary = _index_once(library, args.name)
+        if summary is None:
+            return 130
+        if args.json:
+            print_json(summary.as_dict())
+        else:
+            print_summary(summary)
+        if args.watch:
+            _watch_until_interrupted(library, args.name)
+        return 0
+    finally:
+        library.close()
+
+
+def _index_once(library: Library, name: str) -> IndexSummary | None:
+    """One run with a progress bar on a terminal; None when Ctrl-C cancelled it."""
+    show = sys.stderr.isatty()
+    with library.index_run(name) as run:
+        try:
+            for progress in run:
+                if show:
+                    print(_bar(progress), end="", file=sys.stderr, flush=True)
+        except KeyboardInterrupt:
+            run.close()  # stops between files; what was committed stays
+            print("\nCancelled; the next run continues where this one stopped.", file=sys.stderr)
+            return None
     if show:
         print(file=sys.stderr)
-    if args.json:
-        print_json(summary.as_dict())
-    else:
-        print_summary(summary)
-    if not args.watch:
-        return 0
-    from knowledge.watch import CollectionWatcher
+    return run.summary
 
-    watcher = CollectionWatcher(indexer, args.name, on_run=print_summary,
-                                on_error=lambda exc: print(f"error: {exc}", file=sys.stderr))
-    watcher.start()
-    print(f"Watching {args.name} for changes (Ctrl-C to stop)...", file=sys.stderr)
+
+def _watch_until_interrupted(library: Library, name: str) -> None:
+    def report(event: WatchEvent) -> None:
+        if event.error is not None:
+            print(f"error: {event.error}", file=sys.stderr)
+        else:
+            print_summary(event.summary)
+
+    library.watch(name, report)
+    print(f"Watching {name} for changes (Ctrl-C to stop)...", file=sys.stderr)
     try:
         while True:
             time.sleep(1)
     except KeyboardInterrupt:
-        watcher.stop()
-    return 0
+        library.unwatch(name)
 
 
 def search_options(args) -> SearchOptions:
@@ -135,7 +160,14 @@ def search_options(args) -> SearchOptions:
 
 
 def run_search(args: argparse.Namespace) -> int:
-    retriever = Retriever()
+    library = Library()
+    try:
+        return _search(library.retriever(), args)
+    finally:
+        library.close()
+
+
+def _search(retriever: Retriever, args) -> int:
     options = search_options(args)
     names = [n.strip() for n in args.name.split(",") if n.strip()]
     if args.queries:

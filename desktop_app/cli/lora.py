@@ -184,8 +184,6 @@ def _convert(registry: LoraRegistry, args) -> int:
 
 
 def _train(registry: LoraRegistry, args) -> int:
-    import json
-
     from engine.lora.train import TrainConfig, load_examples, train_lora
     from engine.models.registry import ModelRegistry
 
@@ -198,25 +196,10 @@ def _train(registry: LoraRegistry, args) -> int:
     cancel = threading.Event()
     outcome: dict = {}
 
-    def show(p) -> None:
-        parts = [f"{p.phase:10}"]
-        if p.total_steps:
-            parts.append(f"step {p.step}/{p.total_steps} ({p.fraction * 100:3.0f}%)")
-        if p.train_loss is not None:
-            parts.append(f"loss {p.train_loss:.3f}")
-        if p.val_loss is not None:
-            parts.append(f"held-out {p.val_loss:.3f}")
-        if p.eta_s is not None:
-            parts.append(f"eta {p.eta_s:.0f} s")
-        if p.message:
-            parts.append(p.message)
-        end = "\n" if p.phase in ("evaluating", "done", "loading") or not sys.stderr.isatty() else ""
-        print(("\r\033[K" if sys.stderr.isatty() else "") + "  ".join(parts), end=end, file=sys.stderr, flush=True)
-
     def work() -> None:
         try:
-            outcome["result"] = train_lora(args.data, args.name, base=base.path, config=config, progress=show,
-                                           cancel=cancel, registry=registry)
+            outcome["result"] = train_lora(args.data, args.name, base=base.path, config=config,
+                                           progress=_print_train_progress, cancel=cancel, registry=registry)
         except BaseException as exc:  # handed to the main thread
             outcome["error"] = exc
 
@@ -234,18 +217,41 @@ def _train(registry: LoraRegistry, args) -> int:
             print(str(outcome["error"]), file=sys.stderr)
             return 130
         raise outcome["error"]
-    result = outcome["result"]
-    summary = {"name": result.name, "path": str(result.path), "examples": result.n_train, "held_out": result.n_val,
-               "steps": result.steps, "initial_val_loss": round(result.initial_val_loss, 4),
-               "best_val_loss": round(result.best_val_loss, 4), "stopped_early": result.stopped_early,
-               "truncated_examples": result.truncated, "bf16": result.bf16, "wall_s": round(result.wall_s, 1)}
-    if args.json:
+    _print_train_result(outcome["result"], as_json=args.json)
+    return 0
+
+
+def _print_train_progress(p) -> None:
+    """One line per report (rewritten in place on a terminal)."""
+    parts = [f"{p.phase:10}"]
+    if p.total_steps:
+        parts.append(f"step {p.step}/{p.total_steps} ({p.fraction * 100:3.0f}%)")
+    if p.train_loss is not None:
+        parts.append(f"loss {p.train_loss:.3f}")
+    if p.val_loss is not None:
+        parts.append(f"held-out {p.val_loss:.3f}")
+    if p.eta_s is not None:
+        parts.append(f"eta {p.eta_s:.0f} s")
+    if p.message:
+        parts.append(p.message)
+    end = "\n" if p.phase in ("evaluating", "done", "loading") or not sys.stderr.isatty() else ""
+    print(("\r\033[K" if sys.stderr.isatty() else "") + "  ".join(parts), end=end, file=sys.stderr, flush=True)
+
+
+def _print_train_result(result, as_json: bool) -> None:
+    import json
+
+    if as_json:
+        summary = {"name": result.name, "path": str(result.path), "examples": result.n_train,
+                   "held_out": result.n_val, "steps": result.steps,
+                   "initial_val_loss": round(result.initial_val_loss, 4),
+                   "best_val_loss": round(result.best_val_loss, 4), "stopped_early": result.stopped_early,
+                   "truncated_examples": result.truncated, "bf16": result.bf16, "wall_s": round(result.wall_s, 1)}
         print(json.dumps(summary))
     else:
         print(f"Trained {result.name} in {result.wall_s:.0f} s: held-out loss {result.initial_val_loss:.3f} -> "
               f"{result.best_val_loss:.3f} ({result.steps} steps{', stopped early' if result.stopped_early else ''}). "
               f"Switch it on with `nook chat --lora {result.name}`.")
-    return 0
 
 
 # ----------------------------------------------------------------------- chat integration

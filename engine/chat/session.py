@@ -16,7 +16,7 @@ from engine.chat.history import Conversation, HistoryStore, StoredMessage
 from engine.chat.presets import Preset, get_preset
 from engine.errors import HistoryError, InglenookError
 from engine.events import ContextNotice, Event, Finished, TextDelta
-from engine.host import _END, AdapterControl, ModelHost, ReplyStream
+from engine.host import _END, ModelHost, ReplyStream
 from engine.lora.adapters import AdapterChoice, LoraRegistry
 from engine.lora.live import ApplyResult
 from engine.params import DEFAULT_SYSTEM_PROMPT, SamplingParams
@@ -117,7 +117,7 @@ class ChatSession:
 
     def _apply(self, choices: list[AdapterChoice], remembered: bool = True) -> ApplyResult:
         resolved = LoraRegistry(self.store.db).resolve(choices, remembered=remembered)
-        return AdapterControl(self.host).apply(resolved).result()
+        return self.host.adapters.apply(resolved).result()
 
     def _sync_adapters(self) -> None:
         """Switch the model to this conversation's adapters if another conversation left others on."""
@@ -249,6 +249,8 @@ def _fixed_reply(text: str) -> ReplyStream:
 def _status_for(finished: Finished | None) -> str:
     if finished is None or finished.reason == "cancelled":
         return "stopped"
+    if finished.extra.get("engine_crashed"):
+        return "incomplete"  # the model process died mid-reply: what was streamed is kept
     if finished.reason == "error":
         return "error"
     return "complete"

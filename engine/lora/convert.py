@@ -32,8 +32,8 @@ import numpy as np
 
 from engine.errors import LoraConversionError, ModelError
 from engine.lora.adapters import AdapterInfo, LoraPair, check_compatible, read_adapter
+from engine.lora.safetensors_io import read_safetensors
 from engine.models.gguf import GGUFInfo, read_gguf
-from engine.safetensors_io import read_safetensors
 
 # Hugging Face module name -> llama.cpp tensor name (the projections a llama.cpp LoRA can change)
 MODULE_TENSORS = {

@@ -1,9 +1,12 @@
 """Read and write ``.safetensors`` files with numpy alone.
 
-Converting a PEFT adapter must work without the optional ``train`` extra (no torch, no
-``safetensors`` package), and the format is simple: a little-endian u64 header length, a JSON
-header ``{name: {"dtype", "shape", "data_offsets": [start, end]}, "__metadata__": {...}}``, then the
-raw tensor bytes. bfloat16 has no numpy dtype; it is widened to float32 (exact).
+Converting a PEFT adapter must work without the optional ``train`` extra (no torch), and the format
+is simple: a little-endian u64 header length, a JSON header ``{name: {"dtype", "shape",
+"data_offsets": [start, end]}, "__metadata__": {...}}``, then the raw tensor bytes.
+
+Why not ``safetensors.numpy``: PEFT saves adapters in the base model's dtype, very often bfloat16,
+and numpy has no bfloat16, so ``safetensors.numpy.load_file`` raises ``TypeError: data type
+'bfloat16' not understood`` on them (checked with safetensors 0.8). Here bf16 is widened to float32, which is exact.
 """
 
 from __future__ import annotations

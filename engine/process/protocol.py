@@ -1,0 +1,26 @@
+"""Messages between the app and its engine process: ``(kind, request id, payload)`` tuples, pickled.
+
+Parent to child: LOAD (path, options, report_progress), UNLOAD, CHAT (messages, params), CANCEL (the
+request id to cancel), COUNT_TOKENS (text), APPLY_ADAPTERS (list of ResolvedAdapter), ACTIVE_ADAPTERS,
+FORGET_ADAPTER (path), INFO, SHUTDOWN.
+Child to parent: HELLO (once), RESULT (value), ERROR (an InglenookError), PROGRESS (fraction),
+EVENT (a reply event), END (a reply stream is over).
+"""
+
+LOAD = "load"
+UNLOAD = "unload"
+CHAT = "chat"
+CANCEL = "cancel"
+COUNT_TOKENS = "count_tokens"
+APPLY_ADAPTERS = "apply_adapters"
+ACTIVE_ADAPTERS = "active_adapters"
+FORGET_ADAPTER = "forget_adapter"
+INFO = "info"
+SHUTDOWN = "shutdown"
+
+HELLO = "hello"
+RESULT = "result"
+ERROR = "error"
+PROGRESS = "progress"
+EVENT = "event"
+END = "end"

@@ -1,0 +1,358 @@
+"""``EngineProcess``: the model in a supervised child process, behind the same API as ``ModelHost``.
+
+LM Studio, Jan and Ollama run the model out of process for one reason: a native crash (an illegal
+instruction, a malformed file that passes our checks, the kernel's out-of-memory killer) must cost a
+restart, not the window. Here, when the child dies:
+
+* every request in flight fails with ``EngineCrashedError``, whose message says what happened in plain
+  words ("the model process stopped: illegal CPU instruction (SIGILL)") and what happens next;
+* a reply that was streaming ends with ``Finished(reason="error", extra={"engine_crashed": True})``,
+  so the chat keeps the streamed part, marked incomplete;
+* the next request starts a fresh child and, before a chat, reloads the last model and its adapters.
+  After a SIGILL the new child is told to use the next safer CPU variant.
+
+Unloading the model ends the child, so its memory goes back to the operating system at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from engine.diagnostics import describe_exit
+from engine.errors import InglenookError
+from engine.events import Finished, Timings
+from engine.host import _END, ReplyStream
+from engine.lora.adapters import ResolvedAdapter
+from engine.lora.live import ActiveAdapter, ApplyResult
+from engine.params import LoadOptions, SamplingParams
+from engine.process import protocol as p
+from engine.runtimes.base import LoadedModel, Message
+
+log = logging.getLogger(__name__)
+START_TIMEOUT_S = 60
+_NO_TIMINGS = Timings(0, 0, 0, 0, 0, 0)
+
+
+class EngineCrashedError(InglenookError):
+    """The engine process died; the app lives on and starts a new one for the next request."""
+
+
+class _Child:
+    """One running engine process and the bookkeeping of its requests."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child_conn = ctx.Pipe()
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)  # spawn copies the environment when it starts the child
+        try:
+            from engine.process.child import serve
+
+            self.process = ctx.Process(target=serve, args=(child_conn,), name="inglenook-engine", daemon=True)
+            self.process.start()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        child_conn.close()
+        self.send_lock = threading.Lock()
+        self.futures: dict[int, Future] = {}
+        self.streams: dict[int, ReplyStream] = {}
+        self.progress: dict[int, Callable[[float], Any]] = {}
+        self.hello = threading.Event()
+        self.info: dict = {}
+        self.dead: str | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def send(self, *message) -> None:
+        with self.send_lock:
+            self.conn.send(message)
+
+
+class EngineProcess:
+    """Owns one engine child process; thread-safe; the same calls as ``engine.host.ModelHost``."""
+
+    def __init__(self, runtime: str = "llama.cpp", env: dict[str, str] | None = None) -> None:
+        if runtime != "llama.cpp":
+            raise InglenookError(f"The engine process runs llama.cpp only, not {runtime!r}.")
+        self._env = dict(env or {})
+        self._ids = itertools.count(1)
+        self._lock = threading.RLock()
+        self._child: _Child | None = None
+        self._loaded: LoadedModel | None = None
+        self._last_load: tuple[Path, LoadOptions] | None = None
+        self._adapters_on: list[ResolvedAdapter] = []
+        self.crash: str | None = None  # what the last crash was, in words (None when none happened)
+        self.restarts = 0
+        self.adapters = _ProcessAdapters(self)
+
+    # ----------------------------------------------------------------------------- state
+    @property
+    def loaded(self) -> LoadedModel | None:
+        return self._loaded
+
+    @property
+    def pid(self) -> int | None:
+        """The engine process's id while one runs (tests kill it; doctor shows it)."""
+        child = self._child
+        return child.pid if child is not None and child.dead is None else None
+
+    # ----------------------------------------------------------------------------- requests
+    def load(self, path: Path | str, options: LoadOptions | None = None,
+             progress: Callable[[float], bool | None] | None = None) -> Future[LoadedModel]:
+        options = options or LoadOptions()
+        future = self._request(p.LOAD, (Path(path), options, progress is not None), progress=progress)
+
+        def remember(f: Future) -> None:
+            if f.exception() is None:
+                self._loaded, self._last_load, self._adapters_on = f.result(), (Path(path), options), []
+
+        future.add_done_callback(remember)
+        return future
+
+    def unload(self) -> Future[None]:
+        """Free the model by ending the engine process: every byte goes back to the OS."""
+        self._loaded, self._last_load, self._adapters_on = None, None, []
+        future: Future = Future()
+        threading.Thread(target=lambda: (self._stop_child(), future.set_result(None)), daemon=True).start()
+        return future
+
+    def count_tokens(self, text: str) -> int:
+        self._restore_after_crash()
+        return self._request(p.COUNT_TOKENS, text).result()
+
+    def chat(self, messages: list[Message], params: SamplingParams) -> ReplyStream:
+        stream = _RemoteStream(self)
+        if self._loaded is None and self._last_load is not None:  # the engine died: bring the model back first
+            threading.Thread(target=self._restore_then_chat, args=(stream, messages, params), daemon=True).start()
+        else:
+            self._start_chat(stream, messages, params)
+        return stream
+
+    def info(self) -> dict:
+        return self._request(p.INFO, None).result(timeout=START_TIMEOUT_S)
+
+    def close(self) -> None:
+        self._stop_child()
+
+    # ----------------------------------------------------------------------------- internals
+    def _start_chat(self, stream: _RemoteStream, messages: list[Message], params: SamplingParams) -> None:
+        try:
+            child = self._ensure_child()
+            rid = next(self._ids)
+            stream.bind(child, rid)
+            child.streams[rid] = stream
+            child.send(p.CHAT, rid, (messages, params))
+        except InglenookError as exc:
+            stream._put(Finished("error", _NO_TIMINGS, error=str(exc)))
+            stream._put(_END)
+
+    def _restore_then_chat(self, stream: _RemoteStream, messages, params) -> None:
+        try:
+            self._restore_after_crash()
+        except InglenookError as exc:
+            stream._put(Finished("error", _NO_TIMINGS, error=str(exc)))
+            stream._put(_END)
+            return
+        self._start_chat(stream, messages, params)
+
+    def _restore_after_crash(self) -> None:
+        """After the engine died, load the last model and its adapters again (no-op otherwise)."""
+        with self._lock:
+            if self._loaded is not None or self._last_load is None:
+                return
+            path, options = self._last_load
+            adapters = list(self._adapters_on)
+            try:
+                self.load(path, options).result()
+                if adapters:
+                    self.adapters.apply(adapters).result()
+            except InglenookError as exc:
+                raise EngineCrashedError(f"Could not load {path.name} again after the model process "
+                                         f"stopped: {exc}") from exc
+
+    def _request(self, kind: str, payload, progress: Callable[[float], Any] | None = None) -> Future:
+        future: Future = Future()
+        try:
+            child = self._ensure_child()
+            rid = next(self._ids)
+            child.futures[rid] = future
+            if progress is not None:
+                child.progress[rid] = progress
+            child.send(kind, rid, payload)
+        except (InglenookError, OSError) as exc:
+            if not future.done():
+                future.set_exception(exc if isinstance(exc, InglenookError) else self._crashed_error(child))
+        return future
+
+    def _ensure_child(self) -> _Child:
+        with self._lock:
+            if self._child is not None and self._child.dead is None:
+                return self._child
+            env = dict(self._env)
+            env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP workers sleep instead of spinning
+            child = _Child(env)
+            threading.Thread(target=self._read, args=(child,), name="inglenook-engine-reader", daemon=True).start()
+            if not child.hello.wait(START_TIMEOUT_S) or child.dead is not None:
+                raise EngineCrashedError(f"The model process did not start ({child.dead or 'timed out'}).")
+            if "error" in child.info:
+                self._child = child
+                self._stop_child()
+                raise EngineCrashedError(f"The model process could not start: {child.info['error']}")
+            if self._child is not None:
+                self.restarts += 1
+            self._child = child
+            return child
+
+    def _read(self, child: _Child) -> None:
+        """The reader thread: route every message to its future or stream; on EOF, mourn the child."""
+        while True:
+            try:
+                kind, rid, payload = child.conn.recv()
+            except (EOFError, OSError):
+                break
+            except Exception:  # an answer that cannot be unpickled: a bug, but keep serving
+                log.exception("unreadable message from the engine process")
+                continue
+            self._route(child, kind, rid, payload)
+        self._on_child_exit(child)
+
+    def _route(self, child: _Child, kind: str, rid: int, payload) -> None:
+        if kind == p.HELLO:
+            child.info = payload
+            child.hello.set()
+        elif kind == p.EVENT:
+            if (stream := child.streams.get(rid)) is not None:
+                stream._put(payload)
+        elif kind == p.END:
+            if (stream := child.streams.pop(rid, None)) is not None:
+                stream._put(_END)
+        elif kind == p.PROGRESS:
+            callback = child.progress.get(rid)
+            if callback is not None and callback(payload) is False:
+                child.send(p.CANCEL, next(self._ids), rid)
+        elif kind in (p.RESULT, p.ERROR):
+            child.progress.pop(rid, None)
+            future = child.futures.pop(rid, None)
+            if future is not None and not future.done():
+                (future.set_result if kind == p.RESULT else future.set_exception)(payload)
+
+    def _on_child_exit(self, child: _Child) -> None:
+        child.process.join(timeout=5)
+        code = child.process.exitcode
+        expected = child.dead == "stopped"
+        child.dead = child.dead or describe_exit(code if code is not None else -signal.SIGKILL)
+        child.hello.set()
+        if expected:
+            message = "The model was unloaded."
+        else:
+            self.crash = child.dead
+            message = (f"The model process stopped: {child.dead}. Your conversation is kept; the model is "
+                       "loaded again with your next message.")
+            if code == -signal.SIGILL:
+                self._choose_safer_variant(child.info)
+            if self._child is child:  # no lock: a restore may hold it while waiting on this very child
+                self._loaded = None
+            log.error("engine process %s ended: %s", child.pid, child.dead)
+        for future in list(child.futures.values()):
+            if not future.done():
+                future.set_exception(EngineCrashedError(message))
+        for stream in list(child.streams.values()):
+            stream._put(Finished("error", _NO_TIMINGS, error=message, extra={"engine_crashed": not expected}))
+            stream._put(_END)
+        child.futures.clear()
+        child.streams.clear()
+
+    def _crashed_error(self, child: _Child | None) -> EngineCrashedError:
+        return EngineCrashedError(f"The model process stopped: {child.dead if child else 'not running'}.")
+
+    def _choose_safer_variant(self, info: dict) -> None:
+        """After SIGILL, start the next child on the best CPU variant below the one that crashed."""
+        from engine.llama_native import safer_variant
+
+        current = info.get("variant", "")
+        safer = safer_variant(info.get("scores") or {}, current)
+        if safer:
+            self._env["INGLENOOK_CPU_VARIANT"] = safer
+            log.warning("engine crashed with SIGILL on %s; the next start uses %s", current, safer)
+
+    def _stop_child(self) -> None:
+        with self._lock:
+            child, self._child = self._child, None
+        if child is None or child.dead is not None:
+            return
+        child.dead = "stopped"
+        try:
+            child.send(p.SHUTDOWN, 0, None)
+        except OSError:
+            pass
+        child.process.join(timeout=10)
+        if child.process.is_alive():
+            child.process.kill()
+            child.process.join(timeout=5)
+
+
+class _RemoteStream(ReplyStream):
+    """A reply streamed from the engine process; ``cancel()`` travels to the child."""
+
+    def __init__(self, engine: EngineProcess) -> None:
+        super().__init__()
+        self._engine = engine
+        self._child: _Child | None = None
+        self._rid: int | None = None
+
+    def bind(self, child: _Child, rid: int) -> None:
+        self._child, self._rid = child, rid
+        if self.cancelled:
+            self.cancel()
+
+    def cancel(self) -> None:
+        super().cancel()
+        child, rid = self._child, self._rid
+        if child is not None and rid is not None and child.dead is None:
+            try:
+                child.send(p.CANCEL, 0, rid)
+            except OSError:
+                pass
+
+
+class _ProcessAdapters:
+    """LoRA switching in the engine process, remembered so that a restarted engine gets them back."""
+
+    def __init__(self, engine: EngineProcess) -> None:
+        self._engine = engine
+
+    def apply(self, adapters: Sequence[ResolvedAdapter]) -> Future[ApplyResult]:
+        adapters = list(adapters)
+        future = self._engine._request(p.APPLY_ADAPTERS, adapters)
+
+        def remember(f: Future) -> None:
+            if f.exception() is None:
+                self._engine._adapters_on = [a for a in adapters if a.scale > 0]
+
+        future.add_done_callback(remember)
+        return future
+
+    def clear(self) -> Future[ApplyResult]:
+        return self.apply([])
+
+    def active(self) -> Future[tuple[ActiveAdapter, ...]]:
+        return self._engine._request(p.ACTIVE_ADAPTERS, None)
+
+    def forget(self, path: Path | str) -> Future[None]:
+        self._engine._adapters_on = [a for a in self._engine._adapters_on if Path(a.path) != Path(path)]
+        return self._engine._request(p.FORGET_ADAPTER, Path(path))
