@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine import activity
 from engine.errors import InglenookError
 from engine.events import Event, Finished, Timings
 from engine.lora.adapters import ResolvedAdapter
@@ -88,6 +89,10 @@ class ModelHost:
         """LoRA switching on this host's model (thread-safe; every call returns a Future)."""
         return AdapterControl(self)
 
+    def reset_cache(self) -> None:
+        """Forget the evaluated prompt, so the next reply reads its whole prompt (benchmarks use it)."""
+        self.call(lambda backend: backend.invalidate_cache())
+
     def count_tokens(self, text: str) -> int:
         return self.call(lambda backend: backend.count_tokens(text))
 
@@ -127,8 +132,9 @@ class ModelHost:
                 if stream.cancelled:
                     stream._put(Finished("cancelled", Timings(0, 0, 0, 0, 0, 0)))
                     return
-                for event in backend.chat(messages, params, should_stop=lambda: stream.cancelled):
-                    stream._put(event)
+                with activity.streaming_reply():
+                    for event in backend.chat(messages, params, should_stop=lambda: stream.cancelled):
+                        stream._put(event)
             except InglenookError as exc:
                 stream._put(Finished("error", Timings(0, 0, 0, 0, 0, 0), error=str(exc)))
             except Exception as exc:  # a bug, but the consumer must still see the stream end

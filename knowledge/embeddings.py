@@ -10,6 +10,7 @@ uses as many threads as there are physical cores (more makes it slower).
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,8 +18,29 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import activity
 from engine.params import physical_cores
 from knowledge.errors import KnowledgeError
+
+# INGLENOOK_SHARE_CPU=0 turns off making room for a streaming reply (benchmarks compare both)
+SHARE_CPU = os.environ.get("INGLENOOK_SHARE_CPU", "1") != "0"
+
+
+def _session(spec: EmbedderSpec, threads: int, spin: bool = True):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        return ort.InferenceSession(str(spec.model_path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise KnowledgeError(
+            f"{spec.model_path} is not a usable ONNX model ({exc}); re-download the embedding model."
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -50,7 +72,6 @@ class OnnxEmbedder:
     """Embeds passages and queries. Thread-safe: onnxruntime sessions allow concurrent ``run``."""
 
     def __init__(self, spec: EmbedderSpec, threads: int | None = None, batch_size: int = 32):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         for path in (spec.model_path, spec.tokenizer_path):
@@ -58,18 +79,8 @@ class OnnxEmbedder:
                 raise KnowledgeError(f"Embedding model file {path} is missing; reinstall or re-download it.")
         self.spec = spec
         self.batch_size = batch_size
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or physical_cores()
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self.session = ort.InferenceSession(
-                str(spec.model_path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise KnowledgeError(
-                f"{spec.model_path} is not a usable ONNX model ({exc}); re-download the embedding model."
-            ) from exc
+        self.session = _session(spec, threads or physical_cores())
+        self._quiet_session = None  # one thread, no spinning: used while a reply streams
         self._input_names = {i.name for i in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(spec.tokenizer_path))
         self.tokenizer.no_padding()
@@ -116,6 +127,14 @@ class OnnxEmbedder:
             out[batch] = self._run([encodings[i] for i in batch])
         return out
 
+    def _session_now(self):
+        """The full session, or while a chat reply streams in this process the one-thread quiet one."""
+        if not (activity.reply_streaming() and SHARE_CPU):
+            return self.session
+        if self._quiet_session is None:
+            self._quiet_session = _session(self.spec, 1, spin=False)
+        return self._quiet_session
+
     def _run(self, encodings) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
@@ -127,7 +146,7 @@ class OnnxEmbedder:
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        hidden = self.session.run(None, feeds)[0]
+        hidden = self._session_now().run(None, feeds)[0]
         if self.spec.pooling == "cls":
             pooled = hidden[:, 0]
         else:

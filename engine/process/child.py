@@ -89,6 +89,8 @@ class _Server:
             return self.adapters.active()
         if kind == p.FORGET_ADAPTER:
             return self.adapters.forget(payload)
+        if kind == p.RESET_CACHE:
+            return self.host.submit(lambda backend: backend.invalidate_cache())
         if kind == p.INFO:
             return self.host.submit(lambda backend: _info())
         future: Future = Future()

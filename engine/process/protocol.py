@@ -2,7 +2,7 @@
 
 Parent to child: LOAD (path, options, report_progress), UNLOAD, CHAT (messages, params), CANCEL (the
 request id to cancel), COUNT_TOKENS (text), APPLY_ADAPTERS (list of ResolvedAdapter), ACTIVE_ADAPTERS,
-FORGET_ADAPTER (path), INFO, SHUTDOWN.
+FORGET_ADAPTER (path), INFO, RESET_CACHE, SHUTDOWN.
 Child to parent: HELLO (once), RESULT (value), ERROR (an InglenookError), PROGRESS (fraction),
 EVENT (a reply event), END (a reply stream is over).
 """
@@ -16,6 +16,7 @@ APPLY_ADAPTERS = "apply_adapters"
 ACTIVE_ADAPTERS = "active_adapters"
 FORGET_ADAPTER = "forget_adapter"
 INFO = "info"
+RESET_CACHE = "reset_cache"
 SHUTDOWN = "shutdown"
 
 HELLO = "hello"

@@ -27,6 +27,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from engine import activity
 from engine.diagnostics import describe_exit
 from engine.errors import InglenookError
 from engine.events import Finished, Timings
@@ -142,6 +143,10 @@ class EngineProcess:
         else:
             self._start_chat(stream, messages, params)
         return stream
+
+    def reset_cache(self) -> None:
+        """Forget the evaluated prompt, so the next reply reads its whole prompt (benchmarks use it)."""
+        self._request(p.RESET_CACHE, None).result()
 
     def info(self) -> dict:
         return self._request(p.INFO, None).result(timeout=START_TIMEOUT_S)
@@ -314,11 +319,20 @@ class _RemoteStream(ReplyStream):
         self._engine = engine
         self._child: _Child | None = None
         self._rid: int | None = None
+        self._marked = False  # counted in engine.activity while it streams
 
     def bind(self, child: _Child, rid: int) -> None:
         self._child, self._rid = child, rid
+        self._marked = True
+        activity.reply_started()
         if self.cancelled:
             self.cancel()
+
+    def _put(self, item) -> None:
+        if item is _END and self._marked:
+            self._marked = False
+            activity.reply_ended()
+        super()._put(item)
 
     def cancel(self) -> None:
         super().cancel()
