@@ -15,9 +15,9 @@ Scenarios:
   index      200 generated documents added on the Library page (as if dropped there) and indexed by
              its worker thread while the window is up, progress shown in the page's table and bar.
 
-    .venv/bin/python benchmarks/bench_gui.py                 # all scenarios, offscreen
-    .venv/bin/python benchmarks/bench_gui.py reply --tokens 400
-    .venv/bin/python benchmarks/bench_gui.py --json
+    .venv/bin/python -m benchmarks.bench_gui                 # all scenarios, offscreen
+    .venv/bin/python -m benchmarks.bench_gui reply --tokens 400
+    .venv/bin/python -m benchmarks.bench_gui --json
 """
 
 from __future__ import annotations

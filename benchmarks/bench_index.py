@@ -18,7 +18,7 @@ Target (issue 3): end-to-end >= 80% of the embedding-only rate; re-index of 1,00
 One-time process costs (loading the ONNX model, loading jieba's dictionary) are paid before timing
 and printed separately.
 
-Usage: python benchmarks/bench_index.py [--files 400] [--rounds 2] [--reindex-files 1000] [--quick] [--profile FILE.svg]
+Usage: python -m benchmarks.bench_index [--files 400] [--rounds 2] [--reindex-files 1000] [--quick] [--profile FILE.svg]
 """
 
 from __future__ import annotations

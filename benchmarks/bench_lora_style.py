@@ -9,7 +9,7 @@ topics; the rate is measured on the held-out 20 for the base model and for the a
 Prints the data-making time, the training wall time, the losses and the three rates.
 Targets on a 2-core CPU: adapter >= 90%, base ~0%, training < 10 minutes.
 
-Usage: python benchmarks/bench_lora_style.py [--epochs 3] [--keep] [--json]
+Usage: python -m benchmarks.bench_lora_style [--epochs 3] [--keep] [--json]
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ of all 30 layers (the size ``nook lora train`` makes), written for this run. Pri
 - decode tokens/s with 0, 1 and 2 adapters at scale 1.0, and the ratios to the base.
 Targets: a switch < 50 ms and > 20x faster than a reload.
 
-Usage: python benchmarks/bench_lora_switch.py [--runs 20] [--tokens 128]
+Usage: python -m benchmarks.bench_lora_switch [--runs 20] [--tokens 128]
 """
 
 from __future__ import annotations
@@ -23,20 +23,17 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from lora_helpers import random_adapter  # noqa: E402  (the same adapter maker the tests use)
-
-import engine.lora.adapters as lora_module  # noqa: E402
-from engine.events import Finished  # noqa: E402
+import engine.lora.adapters as lora_module
+from engine.events import Finished
 from engine.host import (
-    AdapterControl,  # noqa: E402
-    ModelHost,  # noqa: E402
+    AdapterControl,
+    ModelHost,
 )
-from engine.lora.adapters import ResolvedAdapter  # noqa: E402
-from engine.models.bundled import find_bundled  # noqa: E402
-from engine.models.gguf import read_gguf  # noqa: E402
-from engine.params import LoadOptions, SamplingParams  # noqa: E402
+from engine.lora.adapters import ResolvedAdapter
+from engine.models.bundled import find_bundled
+from engine.models.gguf import read_gguf
+from engine.params import LoadOptions, SamplingParams
+from tests.support.lora_helpers import random_adapter  # the same adapter maker the tests use
 
 PROMPT = [{"role": "system", "content": "You are a helpful assistant."},
           {"role": "user", "content": "Write a detailed essay about the history of the city of Paris."}]

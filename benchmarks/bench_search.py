@@ -19,7 +19,7 @@ ANN: build time and recall@10 against an exact scan (numpy over the same vectors
 IVF_SQ and IVF_PQ with the store's partition count, and vector-search latency with each index vs the
 exact scan (the baseline, same run).
 
-Usage: python benchmarks/bench_search.py [--rows 100000] [--passages 2000] [--ann flat,sq,pq] [--quick]
+Usage: python -m benchmarks.bench_search [--rows 100000] [--passages 2000] [--ann flat,sq,pq] [--quick]
 """
 
 from __future__ import annotations

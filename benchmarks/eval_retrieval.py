@@ -17,7 +17,7 @@ MRR@10 of its full-text and hybrid rows; chunk size: mean MRR@10 of its rows; we
 since Chinese queries are weighted separately); the current default wins a tie at 3 decimals.
 Hybrid + rerank is not measured: no cross-encoder model is available offline here (the script says so).
 
-Usage: python benchmarks/eval_retrieval.py [--quick] [--chunk-sizes 128,200,256]
+Usage: python -m benchmarks.eval_retrieval [--quick] [--chunk-sizes 128,200,256]
        [--segmenters jieba,bigram] [--weights 1:1,1:2,2:1] [--json FILE]
 """
 

@@ -41,6 +41,7 @@ from engine.chat.session import ChatSession
 from engine.host import ModelHost
 from engine.models.registry import ModelEntry, ModelRegistry
 from engine.paths import data_dir
+from engine.process import create_model_host
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class AppController(QObject):
         super().__init__(parent)
         self.store = store or HistoryStore()
         self.registry = registry or ModelRegistry(self.store.db)
-        self.host = host or ModelHost()
+        self.host = host or create_model_host()  # the model runs in its own process
         self.closed = False
         self.notices = Notices(self)
         self.error, self.info = self.notices.error, self.notices.info

@@ -106,18 +106,28 @@ def run_gui(verbose: bool = False) -> int:
 
     from desktop_app.controller import AppController
     from desktop_app.main_window import MainWindow
+    from desktop_app.single_instance import InstanceLock
     from engine.errors import InglenookError
+    from engine.paths import data_dir
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "nook"])
     app.setApplicationName("Inglenook")
     app.setApplicationDisplayName("Inglenook")
     app.setDesktopFileName("inglenook")
+    lock = InstanceLock(data_dir())
+    if not lock.acquire():  # a second window on the same data folder says so and leaves
+        QMessageBox.information(None, "Inglenook", lock.refusal())
+        return 3
     try:
         controller = AppController()
     except InglenookError as exc:
         QMessageBox.critical(None, "Inglenook", str(exc))
+        lock.release()
         return 2
     window = MainWindow(controller)
     window.show()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        lock.release()

@@ -29,7 +29,6 @@ from engine.errors import (
     TrainingDataError,
     TrainingUnavailableError,
 )
-from engine.host import AdapterControl
 from engine.lora.adapters import (
     AdapterChoice,
     AdapterInfo,
@@ -195,7 +194,7 @@ class LoraControl(QObject):
                                        .format(error=exc.strerror or exc))
             return False
         if self.controller.host.loaded is not None:
-            AdapterControl(self.controller.host).forget(entry.path)  # frees its memory on the model thread
+            self.controller.host.adapters.forget(entry.path)  # frees its memory on the model thread
         current = self.choices()
         if any(c.name == name for c in current):
             self.set_choices([c for c in current if c.name != name])
@@ -316,7 +315,7 @@ class LoraControl(QObject):
                 wanted = [choice for choice in choices if choice.scale > 0]
                 resolved = registry.resolve(wanted, remembered=False)
                 if host.loaded is not None:
-                    AdapterControl(host).apply(resolved).result()
+                    host.adapters.apply(resolved).result()
                 return wanted
 
         def done(_applied: list[AdapterChoice]) -> None:

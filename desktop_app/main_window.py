@@ -101,6 +101,11 @@ class MainWindow(QMainWindow):
             self.nav_buttons[name] = button
             rail_layout.addWidget(button)
         rail_layout.addStretch(1)
+        self.about_button = QToolButton()  # About and diagnostics (what `nook doctor` checks)
+        self.about_button.setObjectName("navButton")
+        self.about_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.about_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        rail_layout.addWidget(self.about_button)
         return rail
 
     def _build_content(self) -> QWidget:
@@ -165,6 +170,7 @@ class MainWindow(QMainWindow):
         self.settings.theme_changed.connect(lambda _t: self.apply_appearance())
         self.settings.font_size_changed.connect(lambda _s: self.apply_appearance())
         self.settings.language_changed.connect(self.set_language)
+        self.about_button.clicked.connect(self.show_diagnostics)
 
     # --------------------------------------------------------------- pages
     def show_page(self, name: str) -> None:
@@ -198,6 +204,13 @@ class MainWindow(QMainWindow):
             self.notice.show_message(self.tr("The translation file for this language is missing; "
                                              "run scripts/build_translations.py."), "error")
 
+    def show_diagnostics(self):
+        """The About dialog with the doctor's checks (run off the GUI thread)."""
+        from desktop_app.diagnostics_dialog import show_diagnostics
+
+        self.diagnostics = show_diagnostics(self.controller.host, self)
+        return self.diagnostics
+
     def changeEvent(self, event) -> None:  # noqa: N802
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
@@ -209,6 +222,8 @@ class MainWindow(QMainWindow):
         for name, button in self.nav_buttons.items():
             button.setText(labels[name])
         self.cancel_load_button.setText(self.tr("Cancel loading"))
+        self.about_button.setText(self.tr("About"))
+        self.about_button.setToolTip(self.tr("About Inglenook: runtime, CPU, GPU, disk and a test reply"))
         self.notice.close_button.setToolTip(self.tr("Dismiss"))
         self._update_model_status()
 

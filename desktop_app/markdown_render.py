@@ -307,6 +307,15 @@ class StreamingMarkdown:
         self._consumed += _line_offset(complete, blocks[-2].end)
         return new_html
 
+    def render(self, text: str) -> Rendered:
+        """All of ``text``, exactly as ``render_markdown`` renders it. When ``text`` continues what was
+        streamed, the final blocks are reused and only the rest is parsed: the last render of a long
+        reply costs what a streaming update does."""
+        if not text.startswith(self.text):
+            return render_markdown(text, self.palette, self.copy_label)
+        _new, tail = self.update(text)
+        return Rendered(document_html(self.final_html + [tail], self.palette), self.all_code_blocks)
+
     @property
     def all_code_blocks(self) -> list[str]:
         return self.code_blocks + self._tail_code

@@ -235,14 +235,19 @@ class MessageWidget(QFrame):
             self.layout().insertWidget(self.layout().indexOf(self.footer), self.sources_block)
             self.sources_block.open_failed.connect(self.problem)
 
-    def render(self) -> None:
-        """Render the whole message (used when it is not streaming)."""
+    def render(self, stream: StreamingMarkdown | None = None) -> None:
+        """Render the whole message (used when it is not streaming); ``stream``, the message's
+        finished stream, saves parsing again what it has rendered already."""
         if self.message.role == "user":
             escaped = html.escape(self._text).replace("\n", "<br/>")
             self.body.setHtml(f'<div style="color:{self.palette_.text}">{escaped}</div>')
             self._code_blocks = []
             return
-        rendered = render_markdown(self._text, self.palette_, self.tr("Copy"))
+        copy_label = self.tr("Copy")
+        if stream is not None and stream.palette == self.palette_ and stream.copy_label == copy_label:
+            rendered = stream.render(self._text)
+        else:
+            rendered = render_markdown(self._text, self.palette_, copy_label)
         self._code_blocks = rendered.code_blocks
         if not self._text.strip() and self.message.status in ("error", "stopped", "incomplete"):
             note = self.message.error or self.tr("No text was produced.")
@@ -313,7 +318,8 @@ class MessageWidget(QFrame):
             self._text = message.content if message.content or not unsaved else self._text
             if message.extra.get("sources"):
                 self.set_sources(message.extra["sources"])
-        self.render()
+        stream, self._stream = self._stream, None
+        self.render(stream)
         self._update_header()
 
     # -------------------------------------------------------------- editing

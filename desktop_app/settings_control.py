@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "state.collections": [],  # collections a new chat uses (the Library page; each conversation keeps its own)
     "state.strict": False,  # answer only from those documents
     "state.watched": [],  # collections kept current while the app runs (the Library's watch toggle)
+    "documents.rewrite": "off",  # query rewriting before document search: off wins with the bundled 135M model
 }
 
 

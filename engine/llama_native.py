@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import io
 import os
 import sys
 import threading
@@ -114,12 +115,31 @@ def _load_backends(llama_cpp: Any) -> CpuVariant:
     name, reason = choose_variant(scores, os.environ.get("INGLENOOK_CPU_VARIANT", ""),
                                   os.environ.get("INGLENOOK_ALLOW_AMX") == "1")
     load = _fn(libggml, "ggml_backend_load", ctypes.c_void_p, ctypes.c_char_p)
-    if not load(os.fsencode(found[name])):
-        raise OSError(f"ggml could not load its CPU backend {found[name]}")
-    for lib in others:  # GPU backends of a DL build (CUDA, Vulkan...); one that fails is skipped
-        load(os.fsencode(lib))
+    with quiet_stderr():  # ggml announces each backend it loads
+        if not load(os.fsencode(found[name])):
+            raise OSError(f"ggml could not load its CPU backend {found[name]}")
+        for lib in others:  # GPU backends of a DL build (CUDA, Vulkan...); one that fails is skipped
+            load(os.fsencode(lib))
     excluded = tuple(n for n in sorted(found) if n in AMX_VARIANTS)
     return CpuVariant(name, found[name], reason, scores, excluded)
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """llama.cpp and ggml print some notices straight to fd 2 (vocabulary-only loads, backend loading)."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null, contextlib.redirect_stderr(io.StringIO()):
+            os.dup2(null.fileno(), 2)
+            yield
+            sys.stderr.flush()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _libggml(package_dir: Path) -> ctypes.CDLL:

@@ -90,7 +90,7 @@ def build_augmenter(retriever: Retriever, session: ChatSession, choice: Document
     n_ctx = loaded.n_ctx if loaded else FALLBACK_N_CTX
     return DocumentAugmenter(
         retriever, list(choice.collections), strict=choice.strict, k=k,
-        count_tokens=lambda text: host.call(lambda backend: backend.count_tokens(text)),
+        count_tokens=host.count_tokens,  # in the engine process, across the boundary
         n_ctx=n_ctx, answer_reserve=min(session.params.max_tokens, n_ctx // 4),
         rewriter=query_rewriter(host, rewrite),
     )

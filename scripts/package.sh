@@ -20,7 +20,7 @@
 #
 # Environment: PYTHON (default python3, >= 3.11 with a shared libpython), INGLENOOK_PACKAGE_DIR
 # (work folder, default build/package), INGLENOOK_DIST_DIR (default dist), INGLENOOK_SKIP_DEB=1,
-# INGLENOOK_SKIP_TAR=1, INGLENOOK_CONSTRAINTS (a pip constraints file instead of .venv's versions).
+# INGLENOOK_SKIP_TAR=1, INGLENOOK_DEB_COMPRESSION (xz, the default and smallest; gzip is faster), INGLENOOK_CONSTRAINTS (a pip constraints file instead of .venv's versions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
 import sys
 
 from desktop_app.cli.common import add_load_args, add_sampling_args, fail
+from desktop_app.cli.doctor import add_doctor_parser
 from desktop_app.cli.lora import add_lora_option, add_lora_parser
 from engine.errors import InglenookError
 
@@ -28,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_index_and_search_parsers(sub)
     add_lora_parser(sub)
     _add_gpu_parser(sub)
+    add_doctor_parser(sub)
     return parser
 
 
@@ -179,6 +182,7 @@ def _add_gpu_parser(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()  # a packaged app starts its engine process through this binary
     args = build_parser().parse_args(argv)
     if args.command is None:  # `nook` alone opens the window; `nook chat` is the terminal
         from desktop_app.gui import run_gui
@@ -235,6 +239,10 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
         from desktop_app.cli.models import run_gpu
 
         return run_gpu(args)
+    if command == "doctor":
+        from desktop_app.cli.doctor import run_doctor
+
+        return run_doctor(args)
     raise InglenookError(f"Unknown command {command}.")
 
 

@@ -13,6 +13,7 @@ from engine.events import Timings
 from engine.host import ModelHost
 from engine.models.registry import ModelEntry, ModelRegistry
 from engine.params import LoadOptions
+from engine.process import create_model_host
 
 
 def add_load_args(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +71,7 @@ class Context:
     def load_model(self, args: argparse.Namespace, name: str | None = None, quiet: bool = False) -> ModelEntry:
         entry = self.registry.default_chat_model(name or getattr(args, "model", None))
         if self.host is None:
-            self.host = ModelHost()
+            self.host = create_model_host()  # the model runs in its own process
         progress = None if quiet else _progress_printer(entry.name)
         loaded = self.host.load(entry.path, load_options(entry, args), progress).result()
         if not quiet:

@@ -16,13 +16,9 @@ Progress is a callback (``TrainProgress``); cancel with a ``threading.Event``. N
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
-import os
 import random
-import sys
 import tempfile
 import threading
 import time
@@ -130,7 +126,7 @@ class PromptTokenizer:
         from engine.models.templates import ChatTemplate
 
         llama_cpp, _ = llama_native.modules()
-        with _quiet_stderr():
+        with llama_native.quiet_stderr():
             self._llm = llama_cpp.Llama(str(info.path), vocab_only=True, verbose=False)
         self.template = ChatTemplate.choose(
             info.chat_template, chat_template, llama_native.special_token_text(self._llm, "bos"),
@@ -170,24 +166,6 @@ class PromptTokenizer:
             ids += piece
             mask += [is_reply] * len(piece)
         return ids, mask
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    """llama.cpp prints a context warning for vocabulary-only loads straight to fd 2."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as null, contextlib.redirect_stderr(io.StringIO()):
-            os.dup2(null.fileno(), 2)
-            yield
-            sys.stderr.flush()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 # ------------------------------------------------------------------------------ training

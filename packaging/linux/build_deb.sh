@@ -3,6 +3,7 @@
 #   bash packaging/linux/build_deb.sh BUNDLE_DIR VERSION ICON_DIR OUT_DIR      -> prints the .deb's path
 # Layout: the folder in /opt/inglenook, /usr/bin/inglenook -> /opt/inglenook/inglenook, the menu entry
 # in /usr/share/applications and the icon in /usr/share/icons/hicolor (SVG and PNG sizes).
+# INGLENOOK_DEB_COMPRESSION: xz (default), gzip, zstd or none.
 set -euo pipefail
 bundle=$1 version=$2 icons=$3 out=$4
 here=$(cd "$(dirname "$0")" && pwd)
@@ -51,8 +52,8 @@ Homepage: https://github.com/inglenook/inglenook
 Description: private, on-device AI for your own files
  Chat with local GGUF models through llama.cpp and ask questions about your folders with answers
  that cite file and page, offline. Ships with SmolLM2-135M-Instruct and an int8 MiniLM embedder;
- `inglenook` opens the window, `inglenook ask "..."` and the other `nook` subcommands work in a
- terminal. LoRA training (the Python `train` extra) is not included in this package.
+ "inglenook" opens the window; "inglenook ask QUESTION" and the other nook subcommands work in a
+ terminal. LoRA training (the Python "train" extra) is not included in this package.
 CONTROL
 cat > "$root/DEBIAN/postinst" <<'POST'
 #!/bin/sh
@@ -68,5 +69,8 @@ sed -i 's/\[ "$1" = configure \]/[ "$1" = remove ] || [ "$1" = purge ]/' "$root/
 chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/postrm"
 mkdir -p "$out"
 deb="$out/inglenook_${version}_${deb_arch}.deb"
-dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >&2
+# xz (default) gives the smallest download but takes minutes of CPU on 2 cores; INGLENOOK_DEB_COMPRESSION=gzip
+# (or zstd: Debian 12 / Ubuntu 21.10 and later) builds faster and larger.
+compression="${INGLENOOK_DEB_COMPRESSION:-xz}"
+dpkg-deb --root-owner-group "-Z$compression" --threads-max="$(nproc)" --build "$root" "$deb" >&2
 echo "$deb"

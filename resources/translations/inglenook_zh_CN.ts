@@ -235,6 +235,45 @@
     </message>
 </context>
 <context>
+    <name>DiagnosticsDialog</name>
+    <message>
+        <source>About Inglenook and diagnostics</source>
+        <translation>关于 Inglenook 与诊断</translation>
+    </message>
+    <message>
+        <source>Checking the runtime, the disk and a test reply…</source>
+        <translation>正在检查运行时、磁盘并试答一句…</translation>
+    </message>
+    <message>
+        <source>Copy report</source>
+        <translation>复制报告</translation>
+    </message>
+    <message>
+        <source>model process {pid}</source>
+        <translation>模型进程 {pid}</translation>
+    </message>
+    <message>
+        <source>no model process running</source>
+        <translation>没有运行中的模型进程</translation>
+    </message>
+    <message>
+        <source>last stop: {what}</source>
+        <translation>上次停止：{what}</translation>
+    </message>
+    <message>
+        <source>Everything needed to chat works.</source>
+        <translation>聊天所需的一切都正常。</translation>
+    </message>
+    <message>
+        <source>Something needs fixing: see the red lines.</source>
+        <translation>有问题需要处理：请看红色的行。</translation>
+    </message>
+    <message>
+        <source>The checks could not run: {error}</source>
+        <translation>检查无法运行：{error}</translation>
+    </message>
+</context>
+<context>
     <name>LibraryPage</name>
     <message>
         <source>it does not exist</source>
@@ -619,6 +658,14 @@
     <message>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
+    </message>
+    <message>
+        <source>About</source>
+        <translation>关于</translation>
+    </message>
+    <message>
+        <source>About Inglenook: runtime, CPU, GPU, disk and a test reply</source>
+        <translation>关于 Inglenook：运行时、CPU、GPU、磁盘和一次试答</translation>
     </message>
     <message>
         <source>Dismiss</source>

@@ -242,7 +242,7 @@ def test_the_augmenter_factory_counts_with_the_model_and_keeps_room_for_the_answ
     assert augmenter.collections == ["docs"] and augmenter.strict and augmenter.k == 2
     assert augmenter.n_ctx == 2048 and augmenter.answer_reserve == 40 and augmenter.rewriter is None
     text = "长城" * 20  # far from the no-model guess of a token per three characters
-    assert augmenter.count_tokens(text) == host.call(lambda b: b.count_tokens(text)) > len(text) // 3
+    assert augmenter.count_tokens(text) == host.count_tokens(text) > len(text) // 3
     session.set_params(max_tokens=4000)
     assert build_augmenter(library.retriever(), session, DocumentChoice(["docs"])).answer_reserve == 512
     hyde = build_augmenter(library.retriever(), session, DocumentChoice(["docs"]), rewrite="hyde")

@@ -13,13 +13,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from broken_corpus import EXPECTED, build_broken_corpus
-from doc_factory import make_docx, make_pdf
 
 from knowledge.catalog import Catalog
 from knowledge.embeddings import EmbedderSpec, register_embedder
 from knowledge.indexer import Indexer
 from knowledge.store import ChunkStore
+from tests.support.broken_corpus import EXPECTED, build_broken_corpus
+from tests.support.doc_factory import make_docx, make_pdf
 
 pytestmark = pytest.mark.slow
 

@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from broken_corpus import EXPECTED, build_broken_corpus, write_big_text
 
 from knowledge import scanning
 from knowledge.parsing import parse_file_safe
 from knowledge.scanning import DEFAULT_MAX_BYTES, FileCandidate, SkippedFile, scan
+from tests.support.broken_corpus import EXPECTED, build_broken_corpus, write_big_text
 
 
 def _by_name(results) -> dict[str, FileCandidate | SkippedFile]:

@@ -237,7 +237,7 @@ def _tiny_gguf(path: Path, megabytes: int = 3) -> Path:
 
 
 def test_download_failing_half_way_keeps_the_part_and_resumes(qtbot, window, tmp_path, monkeypatch):
-    from hub_standin import HubStandIn
+    from tests.support.hub_standin import HubStandIn
 
     for name in ("HF_TOKEN", "HF_ENDPOINT", "INGLENOOK_HF_ENDPOINT", "HF_HUB_OFFLINE", "INGLENOOK_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
@@ -453,7 +453,7 @@ def test_language_switch_changes_the_visible_strings(qtbot, window):
 
 
 def test_every_string_is_translated_and_compiled(tmp_path):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
     try:
         import build_translations as bt
     finally:

@@ -11,7 +11,6 @@ import signal
 import time
 
 import pytest
-from lora_helpers import random_adapter
 
 from engine.chat.history import HistoryStore
 from engine.chat.session import ChatSession
@@ -21,6 +20,7 @@ from engine.lora.adapters import ResolvedAdapter
 from engine.models.gguf import read_gguf
 from engine.params import LoadOptions, SamplingParams
 from engine.process.supervisor import EngineProcess
+from tests.support.lora_helpers import random_adapter
 
 pytestmark = pytest.mark.slow
 

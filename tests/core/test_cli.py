@@ -171,7 +171,7 @@ def test_presets_and_gpu_commands():
 
 def test_models_download_from_a_hub_mirror_then_chat_with_it(smollm2_path):
     """`nook models download` end to end, against the local stand-in for the Hub (the Hub is unreachable here)."""
-    from hub_standin import HubStandIn
+    from tests.support.hub_standin import HubStandIn
 
     with HubStandIn() as hub:
         hub.add_file("someone/SmolLM2-GGUF", "smol.Q4_1.gguf", smollm2_path)

@@ -135,3 +135,15 @@ def test_streaming_nested_blocks_matches_a_full_render():
         whole = render_markdown(text[:end])
         assert document_html(stream.final_html + [tail], LIGHT) == whole.html, text[:end]
         assert stream.all_code_blocks == whole.code_blocks
+
+
+def test_the_last_render_of_a_stream_reuses_its_final_blocks():
+    stream = StreamingMarkdown(DARK, "Copy")
+    for end in range(1, len(SAMPLE) + 1, 7):
+        stream.update(SAMPLE[:end])
+    finished = SAMPLE + "\n```\n\nAnd a last paragraph."
+    whole = render_markdown(finished, DARK, "Copy")
+    reused = stream.render(finished)
+    assert (reused.html, reused.code_blocks) == (whole.html, whole.code_blocks)
+    other = "# Something else\n\nentirely"  # not a continuation: rendered from scratch
+    assert stream.render(other).html == render_markdown(other, DARK, "Copy").html

@@ -11,7 +11,6 @@ import json
 
 import pytest
 import shiboken6
-from lora_helpers import peft_folder, peft_modules, random_adapter
 from PySide6.QtWidgets import QFileDialog
 
 from desktop_app.main_window import MainWindow
@@ -19,6 +18,7 @@ from engine.lora.adapters import AdapterChoice, adapters_dir
 from engine.lora.train import TrainConfig
 from engine.models.bundled import DEFAULT_CHAT_MODEL
 from engine.models.gguf import read_gguf
+from tests.support.lora_helpers import peft_folder, peft_modules, random_adapter
 
 pytestmark = pytest.mark.slow
 LOAD_TIMEOUT_MS = 120_000
@@ -79,7 +79,7 @@ def regenerate(qtbot, window) -> str:
 
 
 def active_on_model(window) -> list[tuple[str, float]]:
-    return window.controller.host.call(lambda b: [(a.name, a.scale) for a in b.adapters.active])
+    return [(a.name, a.scale) for a in window.controller.host.adapters.active().result()]
 
 
 def row_state(panel, name: str) -> tuple[bool, float]:

@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
-from lora_helpers import peft_folder, peft_modules, random_adapter
 
 from engine.chat.history import HistoryStore
 from engine.models.gguf import read_gguf
+from tests.support.lora_helpers import peft_folder, peft_modules, random_adapter
 
 pytestmark = pytest.mark.slow
 

@@ -6,12 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
-from broken_corpus import write_big_text
-from doc_factory import count_tokens, make_docx, make_pdf
 
 from knowledge.chunking import Chunk, chunk_document
 from knowledge.parsing import Block, ParsedDocument, parse_file
 from knowledge.scanning import FileCandidate, scan
+from tests.support.broken_corpus import write_big_text
+from tests.support.doc_factory import count_tokens, make_docx, make_pdf
 
 
 def _doc(*blocks: Block, kind: str = "text") -> ParsedDocument:

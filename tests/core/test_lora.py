@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from lora_helpers import base_shapes, random_adapter, random_pairs
 
 from engine import llama_native
 from engine.chat.history import HistoryStore
@@ -26,6 +25,7 @@ from engine.lora.convert import write_adapter_gguf
 from engine.models.gguf import read_gguf
 from engine.params import LoadOptions, SamplingParams
 from engine.runtimes.llamacpp import LlamaCppBackend
+from tests.support.lora_helpers import base_shapes, random_adapter, random_pairs
 
 QUESTION = [{"role": "system", "content": "You are a helpful assistant. Answer directly and briefly."},
             {"role": "user", "content": "What is the capital of France?"}]
@@ -364,7 +364,7 @@ def test_each_conversation_keeps_its_own_adapters(smollm2_path, adapters):
 
 def test_download_an_adapter_through_the_hub_standin(adapters, smollm2_path, monkeypatch):
     """The real huggingface_hub client against the local Hub stand-in: downloaded, checked, registered."""
-    from hub_standin import HubStandIn
+    from tests.support.hub_standin import HubStandIn
 
     for name in ("HF_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE", "INGLENOOK_OFFLINE", "INGLENOOK_HF_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)

@@ -6,8 +6,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from broken_corpus import EXPECTED, TEXTS, build_broken_corpus
-from doc_factory import (
+
+from engine.errors import InglenookError
+from knowledge import parsing
+from knowledge.encoding import decode_bytes
+from knowledge.errors import KnowledgeError, ParseError
+from knowledge.parsing import Block, ParsedDocument, parse_file, parse_file_safe
+from knowledge.scanning import FileCandidate, SkippedFile, scan
+from tests.support.broken_corpus import EXPECTED, TEXTS, build_broken_corpus
+from tests.support.doc_factory import (
     chinese_paragraph,
     encrypt_pdf,
     make_docx,
@@ -17,13 +24,6 @@ from doc_factory import (
     pdf_bytes,
     traditional_paragraph,
 )
-
-from engine.errors import InglenookError
-from knowledge import parsing
-from knowledge.encoding import decode_bytes
-from knowledge.errors import KnowledgeError, ParseError
-from knowledge.parsing import Block, ParsedDocument, parse_file, parse_file_safe
-from knowledge.scanning import FileCandidate, SkippedFile, scan
 
 
 def _write(path: Path, data: str | bytes) -> Path:

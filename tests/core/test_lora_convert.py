@@ -10,13 +10,13 @@ import json
 
 import numpy as np
 import pytest
-from lora_helpers import peft_folder, peft_modules
 
 from engine.errors import LoraConversionError, LoraIncompatibleError
 from engine.lora.adapters import read_adapter
 from engine.lora.convert import convert_peft, permute_qk_rows, read_peft, unpermute_qk_rows
 from engine.lora.safetensors_io import read_safetensors, write_safetensors
 from engine.models.gguf import read_gguf
+from tests.support.lora_helpers import peft_folder, peft_modules
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hub_standin import HubStandIn
 
 from engine.errors import DownloadCancelled, DownloadError, OfflineError
 from engine.models.hub import (
@@ -26,6 +25,7 @@ from engine.models.hub import (
     HubFile,
     resolve_endpoint,
 )
+from tests.support.hub_standin import HubStandIn
 
 REPO = "inglenook-test/SmolLM2-135M-Instruct-GGUF"
 SMOL = "SmolLM2-135M-Instruct.Q4_1.gguf"

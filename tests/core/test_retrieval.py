@@ -143,7 +143,7 @@ def test_grounded_answer_streams_sources_first_and_saves_them(indexed, host):
     store = HistoryStore()
     session = ChatSession(host, store, params=SamplingParams.greedy(max_tokens=40))
     session.augmenter = DocumentAugmenter(indexed[2], ["docs"], k=3,
-                                          count_tokens=lambda t: host.call(lambda b: b.count_tokens(t)), n_ctx=2048)
+                                          count_tokens=lambda t: host.count_tokens(t), n_ctx=2048)
     events = drain(session.send("Where does the Rhine rise?"))
     assert isinstance(events[0], SourcesEvent)
     sources = events[0].sources
@@ -209,7 +209,7 @@ def test_rewriting_with_the_real_model(indexed, host):
     assert all(q.kind == "standalone" for q in follow[1:]) and len(follow) <= 2
     # the grounded answer path records what was searched besides the question
     augmenter = DocumentAugmenter(indexed[2], ["docs"], rewriter=QueryRewriter(generate, "hyde"),
-                                  count_tokens=lambda t: host.call(lambda b: b.count_tokens(t)), n_ctx=2048)
+                                  count_tokens=lambda t: host.count_tokens(t), n_ctx=2048)
     augmentation = augmenter([{"role": "user", "content": question}])
     assert augmentation.extra["queries"][0]["kind"] == "hypothetical"
     assert any(Path(s["path"]).name == "pump.txt" for s in augmentation.extra["sources"])

@@ -12,7 +12,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from doc_factory import chinese_paragraph, encrypt_pdf, make_docx, make_epub, pdf_bytes, traditional_paragraph
+from tests.support.doc_factory import (
+    chinese_paragraph,
+    encrypt_pdf,
+    make_docx,
+    make_epub,
+    pdf_bytes,
+    traditional_paragraph,
+)
 
 #: name -> (outcome, fragment of the reason, or of a warning for parsed files; "" = no warning needed)
 EXPECTED: dict[str, tuple[str, str]] = {

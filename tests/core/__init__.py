@@ -1,0 +1,1 @@
+"""Tests of the core and the command line: no window is opened."""
