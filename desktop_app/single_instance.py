@@ -27,8 +27,11 @@ class InstanceLock:
         return self._lock.tryLock(200)
 
     def holder(self) -> str:
-        ok, pid, host, _app = self._lock.getLockInfo()
-        return f"process {pid} on {host}" if ok else "another process"
+        info = self._lock.getLockInfo()  # (pid, host, app); PySide6 drops the C++ bool
+        if isinstance(info, tuple) and len(info) >= 3 and info[0]:
+            pid, host = info[-3], info[-2]
+            return f"process {pid} on {host}"
+        return "another process"
 
     def refusal(self) -> str:
         return (f"Inglenook is already open with this data folder ({self.path.parent}), in {self.holder()}. "

@@ -94,7 +94,8 @@ class EngineProcess:
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._child: _Child | None = None
-        self._loaded: LoadedModel | None = None
+        self._loaded: LoadedModel | None = None  # the model this host serves, even while it is being restored
+        self._in_child = False  # whether the running child holds it (False after a crash)
         self._last_load: tuple[Path, LoadOptions] | None = None
         self._adapters_on: list[ResolvedAdapter] = []
         self.crash: str | None = None  # what the last crash was, in words (None when none happened)
@@ -104,6 +105,7 @@ class EngineProcess:
     # ----------------------------------------------------------------------------- state
     @property
     def loaded(self) -> LoadedModel | None:
+        """The model this host serves; after a crash it stays, and is loaded again on the next request."""
         return self._loaded
 
     @property
@@ -121,6 +123,7 @@ class EngineProcess:
         def remember(f: Future) -> None:
             if f.exception() is None:
                 self._loaded, self._last_load, self._adapters_on = f.result(), (Path(path), options), []
+                self._in_child = True
 
         future.add_done_callback(remember)
         return future
@@ -128,6 +131,7 @@ class EngineProcess:
     def unload(self) -> Future[None]:
         """Free the model by ending the engine process: every byte goes back to the OS."""
         self._loaded, self._last_load, self._adapters_on = None, None, []
+        self._in_child = False
         future: Future = Future()
         threading.Thread(target=lambda: (self._stop_child(), future.set_result(None)), daemon=True).start()
         return future
@@ -138,7 +142,7 @@ class EngineProcess:
 
     def chat(self, messages: list[Message], params: SamplingParams) -> ReplyStream:
         stream = _RemoteStream(self)
-        if self._loaded is None and self._last_load is not None:  # the engine died: bring the model back first
+        if self._needs_restore():  # the engine died: bring the model back first
             threading.Thread(target=self._restore_then_chat, args=(stream, messages, params), daemon=True).start()
         else:
             self._start_chat(stream, messages, params)
@@ -175,10 +179,13 @@ class EngineProcess:
             return
         self._start_chat(stream, messages, params)
 
+    def _needs_restore(self) -> bool:
+        return not self._in_child and self._last_load is not None
+
     def _restore_after_crash(self) -> None:
         """After the engine died, load the last model and its adapters again (no-op otherwise)."""
         with self._lock:
-            if self._loaded is not None or self._last_load is None:
+            if not self._needs_restore():
                 return
             path, options = self._last_load
             adapters = list(self._adapters_on)
@@ -271,7 +278,7 @@ class EngineProcess:
             if code == -signal.SIGILL:
                 self._choose_safer_variant(child.info)
             if self._child is child:  # no lock: a restore may hold it while waiting on this very child
-                self._loaded = None
+                self._in_child = False
             log.error("engine process %s ended: %s", child.pid, child.dead)
         for future in list(child.futures.values()):
             if not future.done():

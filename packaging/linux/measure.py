@@ -44,10 +44,16 @@ def start_xvfb(size: str = "1280x800x24") -> tuple[subprocess.Popen, str]:
     os.close(write_fd)
     with os.fdopen(read_fd) as pipe:
         number = pipe.readline().strip()
-    if not number:
-        proc.kill()
-        raise RuntimeError("Xvfb did not start")
-    return proc, f":{number}"
+    display = f":{number}"
+    deadline = time.monotonic() + 10
+    while number and proc.poll() is None and time.monotonic() < deadline:
+        probe = subprocess.run(["xdotool", "getdisplaygeometry"], env={**os.environ, "DISPLAY": display},
+                               capture_output=True)
+        if probe.returncode == 0:
+            return proc, display
+        time.sleep(0.1)
+    stop(proc)
+    raise RuntimeError(f"Xvfb did not start (display {display or 'none'})")
 
 
 def stop(proc: subprocess.Popen | None, timeout: float = 10) -> None:

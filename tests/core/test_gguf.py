@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ModelLoadError, ModelNotFoundError, UnsupportedArchitectureError
-from engine.models.gguf import (
+from engine.models.gguf import read_gguf
+from engine.models.gguf_info import (
     KNOWN_ARCHITECTURES,
     ArraySummary,
     GGUFInfo,
     TensorInfo,
     check_architecture_supported,
-    read_gguf,
 )
 
 FIRST_KEY_LENGTH_AT = 24  # magic (4) + version (4) + tensor count (8) + KV count (8)

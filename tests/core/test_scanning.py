@@ -165,7 +165,7 @@ def test_size_cap_reason_says_both_sizes(tmp_path: Path) -> None:
 
     results = list(scan([tmp_path], max_bytes=2048))
 
-    assert _reason(results, "large.txt") == "larger than the 2.0 KB size cap (2.9 KB)"
+    assert _reason(results, "large.txt") == "larger than the 2.0 KiB size cap (2.9 KiB)"
     assert isinstance(_by_name(results)["small.txt"], FileCandidate)
 
 
@@ -175,7 +175,7 @@ def test_a_50_mb_text_file_is_skipped_by_the_default_cap(tmp_path: Path) -> None
     results = list(scan([tmp_path]))
 
     assert DEFAULT_MAX_BYTES == 50 * 1024 * 1024
-    assert _reason(results, "big.txt") == "larger than the 50.0 MB size cap (52.0 MB)"
+    assert _reason(results, "big.txt") == "larger than the 50.0 MiB size cap (52.0 MiB)"
     (raised,) = scan([big], max_bytes=64 * 1024 * 1024)
     assert isinstance(raised, FileCandidate) and raised.size == 52 * 1024 * 1024
 
