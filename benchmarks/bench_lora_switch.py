@@ -33,6 +33,7 @@ from engine.lora.adapters import ResolvedAdapter
 from engine.models.bundled import find_bundled
 from engine.models.gguf import read_gguf
 from engine.params import LoadOptions, SamplingParams
+from engine.process.supervisor import EngineProcess
 from tests.support.lora_helpers import random_adapter  # the same adapter maker the tests use
 
 PROMPT = [{"role": "system", "content": "You are a helpful assistant."},
@@ -142,7 +143,25 @@ def main() -> int:
         value = statistics.median(values)
         print(f"decode {label:10}: {value:6.1f} tok/s ({value / base:.2f}x the base)")
     host.close()
+    across_the_boundary(model, options, a1, half, args.runs)
     return 0
+
+
+def across_the_boundary(model: Path, options: LoadOptions, on: ResolvedAdapter, half: ResolvedAdapter,
+                        runs: int) -> None:
+    """The same switches as the app makes them: with the model in the engine process (target < 50 ms)."""
+    engine = EngineProcess()
+    engine.load(model, options).result()
+    control = engine.adapters
+    first = median_ms(lambda: control.apply([on]).result(), runs,
+                      before=lambda: (control.clear().result(), control.forget(on.path).result()))
+    cached = median_ms(lambda: control.apply([on]).result(), runs, before=lambda: control.clear().result())
+    scale = median_ms(lambda: control.apply([half]).result(), runs, before=lambda: control.apply([on]).result())
+    clear = median_ms(lambda: control.clear().result(), runs, before=lambda: control.apply([on]).result())
+    engine.close()
+    worst = max(first, cached, scale, clear)
+    print(f"engine process: switch on first time {first:.2f} ms, again {cached:.2f} ms, scale {scale:.2f} ms, "
+          f"clear {clear:.2f} ms; slowest {worst:.2f} ms (target < 50 ms)")
 
 
 if __name__ == "__main__":

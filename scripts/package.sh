@@ -51,7 +51,7 @@ log "runtime wheel: $wheel"
 venv="$work/venv"
 pip_quiet=(--quiet --disable-pip-version-check)
 key=$(printf '%s|%s|%s|%s' "$("$python" -c 'import sys; print(sys.version)')" "$wheel" \
-      "$(sha256sum pyproject.toml | cut -c1-16)" "$pyinstaller_version" | sha256sum | cut -c1-16)
+      "$(sed -n '/^dependencies = \[/,/^\]/p' pyproject.toml | sha256sum | cut -c1-16)" "$pyinstaller_version" | sha256sum | cut -c1-16)
 if [ "$(cat "$venv/.inglenook-key" 2>/dev/null)" != "$key" ]; then
     log "creating the build environment in $venv"
     rm -rf "$venv"

@@ -69,6 +69,15 @@ def test_bundled_models_are_found_and_verified(home: Path) -> None:
     assert cache.is_file() and len(json.loads(cache.read_text())) >= 3
 
 
+def test_doctor_passes_with_its_canary_child(home: Path) -> None:
+    # the canary runs `sys.executable -m engine.canary`: in the bundle that is the launcher's -m mode
+    result = run(["doctor", "--json"], home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    assert checks["canary"]["status"] == "ok", checks["canary"]
+    assert "portable" in checks["runtime"]["summary"]
+
+
 def test_documents_index_and_search(home: Path, tmp_path: Path) -> None:
     """onnxruntime, tokenizers, LanceDB and pyarrow inside the bundle, end to end."""
     docs = tmp_path / "docs"

@@ -216,7 +216,6 @@ class EngineProcess:
             if self._child is not None and self._child.dead is None:
                 return self._child
             env = dict(self._env)
-            env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP workers sleep instead of spinning
             child = _Child(env)
             threading.Thread(target=self._read, args=(child,), name="inglenook-engine-reader", daemon=True).start()
             if not child.hello.wait(START_TIMEOUT_S) or child.dead is not None:

@@ -32,8 +32,14 @@ Inglenook is licensed under the Apache License 2.0 (/usr/share/common-licenses/A
 COPY
 find "$root" -type d -exec chmod 0755 {} +
 installed_kb=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
-# Libraries the bundle takes from the system (everything else is inside /opt/inglenook):
-# glibc, the X11/xcb stack Qt's xcb plugin needs, EGL/GL, fontconfig and freetype, D-Bus, a font.
+# The newest glibc symbol version any bundled binary asks for is the package's floor (a bundle built
+# on Debian 12 needs glibc 2.36; build on an older system for older targets).
+glibc=$(find "$bundle" -type f \( -name '*.so*' -o -name inglenook \) -print0 2>/dev/null \
+    | xargs -0 objdump -T 2>/dev/null | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -u -V | tail -n 1 || true)
+glibc=${glibc:-2.28}
+# What the bundle takes from the system (measured: ldd over every bundled library with the bundle's
+# own folders first): glibc, libxcb, EGL/GL (glvnd), plus fontconfig's configuration and a font.
+# Everything else (Qt, the xcb extension libraries, glib, fontconfig, freetype, D-Bus, libstdc++) is inside.
 cat > "$root/DEBIAN/control" <<CONTROL
 Package: inglenook
 Version: $version
@@ -42,13 +48,9 @@ Priority: optional
 Architecture: $deb_arch
 Maintainer: Inglenook developers <inglenook@localhost>
 Installed-Size: $installed_kb
-Depends: libc6 (>= 2.28), libstdc++6, libgcc-s1, zlib1g, libglib2.0-0, libfontconfig1, libfreetype6,
- libdbus-1-3, libegl1, libgl1, libopengl0, libx11-6, libx11-xcb1, libxkbcommon0, libxkbcommon-x11-0,
- libxcb1, libxcb-cursor0, libxcb-icccm4, libxcb-image0, libxcb-keysyms1, libxcb-randr0, libxcb-render0,
- libxcb-render-util0, libxcb-shape0, libxcb-shm0, libxcb-sync1, libxcb-xfixes0, libxcb-xkb1, libxcb-util1,
- fonts-dejavu-core | fonts-noto-core
-Recommends: fonts-noto-cjk
-Homepage: https://github.com/inglenook/inglenook
+Depends: libc6 (>= $glibc), libxcb1, libegl1, libgl1, fontconfig-config,
+ fonts-dejavu-core | fonts-noto-core | fonts-liberation2
+Recommends: fonts-noto-cjk, xdg-utils
 Description: private, on-device AI for your own files
  Chat with local GGUF models through llama.cpp and ask questions about your folders with answers
  that cite file and page, offline. Ships with SmolLM2-135M-Instruct and an int8 MiniLM embedder;

@@ -19,7 +19,7 @@ from engine.host import ModelHost
 from engine.lora.adapters import ResolvedAdapter
 from engine.models.gguf import read_gguf
 from engine.params import LoadOptions, SamplingParams
-from engine.process.supervisor import EngineProcess
+from engine.process.supervisor import EngineCrashedError, EngineProcess
 from tests.support.lora_helpers import random_adapter
 
 pytestmark = pytest.mark.slow
@@ -180,3 +180,45 @@ def test_a_chat_session_keeps_the_streamed_part_when_the_engine_dies(smollm2_pat
     finally:
         engine.close()
         store.close()
+
+
+def test_an_engine_killed_during_a_load_fails_that_load_and_the_next_one_works(smollm2_path):
+    engine = EngineProcess()
+    try:
+        killed = []
+
+        def progress(fraction: float) -> bool:
+            if not killed and engine.pid:
+                killed.append(engine.pid)
+                os.kill(engine.pid, signal.SIGKILL)
+            return True
+
+        with pytest.raises(EngineCrashedError, match="SIGKILL"):
+            engine.load(smollm2_path, OPTIONS, progress).result(timeout=120)
+        assert killed and engine.loaded is None
+        assert engine.load(smollm2_path, OPTIONS).result(timeout=120).name
+        assert reply(engine)[0].strip()
+    finally:
+        engine.close()
+
+
+def test_an_engine_killed_during_a_lora_switch_comes_back_with_the_last_good_adapters(smollm2_path, tmp_path,
+                                                                                     in_process):
+    engine = EngineProcess()
+    try:
+        engine.load(smollm2_path, OPTIONS).result(timeout=120)
+        adapter = random_adapter(tmp_path / "style.gguf", read_gguf(smollm2_path), std=0.4)
+        pending = engine.adapters.apply([ResolvedAdapter("style", adapter, 1.0)])
+        os.kill(engine.pid, signal.SIGKILL)
+        try:
+            pending.result(timeout=60)  # it may have finished before the kill landed
+            switched = True
+        except EngineCrashedError:
+            switched = False
+        text, _ = reply(engine)
+        if switched:
+            assert [a.name for a in engine.adapters.active().result()] == ["style"]
+        else:
+            assert engine.adapters.active().result() == () and text == in_process[0]
+    finally:
+        engine.close()
