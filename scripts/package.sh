@@ -68,7 +68,6 @@ if [ "$(cat "$venv/.inglenook-key" 2>/dev/null)" != "$key" ]; then
     else
         : > "$constraints"
     fi
-    rm -f "$work/app-installed"
     touch "$venv/.inglenook-fresh"
 fi
 

@@ -7,7 +7,8 @@ Prints one JSON object: sizes, the wall time of ``EXE ask``, and per window laun
 exec until the main window is mapped and until it is painted (its pixels are no longer one flat
 colour). "cold" runs follow ``echo 3 > /proc/sys/vm/drop_caches`` where that is allowed (root, not
 in a container that forbids it); otherwise every run is page-cache warm and the JSON says so.
-Needs Xvfb, xdotool and ImageMagick (`import`, `convert`): apt-get install xvfb xdotool imagemagick.
+Needs Xvfb, xdotool, xwd and ImageMagick: apt-get install xvfb xdotool x11-apps imagemagick.
+Dropping the page cache slows every other program on the machine for a moment: run it on a quiet one.
 tests/test_packaged_app.py uses the same helpers.
 """
 
