@@ -22,6 +22,8 @@ from engine.units import format_bytes
 LOW_DISK = 2 * 1024**3
 NO_DISK = 200 * 1024**2
 CANARY_TIMEOUT_S = 180
+REINSTALL = ("Reinstall Inglenook (from a source checkout: delete .venv and run scripts/setup.sh, which builds "
+             "the portable runtime and installs the bundled models).")
 
 
 @dataclass
@@ -70,13 +72,13 @@ def check_runtime() -> Check:
         version = metadata.version("llama-cpp-python")
     except metadata.PackageNotFoundError:
         return Check("runtime", "fail", "llama-cpp-python is not installed.",
-                     "Run scripts/setup.sh again (it builds the portable runtime).")
+                     REINSTALL)
     try:
         variant = llama_native.cpu_variant()
         features = llama_native.cpu_features()
     except Exception as exc:  # a broken native library
         return Check("runtime", "fail", f"llama-cpp-python {version} could not be loaded: {exc}",
-                     "Reinstall the runtime: delete .venv and run scripts/setup.sh.")
+                     REINSTALL)
     used = sorted(k for k, v in features.items() if v == "1")
     details = {"version": version, "variant": variant.name, "reason": variant.reason, "scores": variant.scores,
                "excluded": list(variant.excluded), "features": used}
@@ -127,7 +129,7 @@ def check_bundled_model() -> tuple[Check, Path | None]:
     try:
         model = find_bundled(DEFAULT_CHAT_MODEL)
     except InglenookError as exc:
-        return Check("model", "fail", str(exc), "Run scripts/setup.sh to install the bundled models."), None
+        return Check("model", "fail", str(exc), REINSTALL), None
     return Check("model", "ok", f"Bundled model {model.spec.title}: {model.path} ({format_bytes(model.size)})."), \
         model.path
 
@@ -143,7 +145,7 @@ def run_canary(model: Path, timeout: float = CANARY_TIMEOUT_S, env: dict | None 
                      "The machine may be overloaded; close other programs and run `nook doctor` again.")
     if result.returncode != 0:
         how = describe_exit(result.returncode)
-        fix = "Reinstall with scripts/setup.sh; if it persists, report this output."
+        fix = REINSTALL + " If it persists, report this output (`nook doctor --json`)."
         if result.returncode == -signal.SIGILL:
             fix = ("This CPU variant uses an instruction the processor or OS refuses. Start with "
                    "INGLENOOK_CPU_VARIANT=haswell (or x64 on old CPUs) and report the CPU model.")

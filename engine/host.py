@@ -124,7 +124,9 @@ class ModelHost:
 
         return self._executor.submit(job, self._backend)
 
-    def chat(self, messages: list[Message], params: SamplingParams) -> ReplyStream:
+    def chat(self, messages: list[Message], params: SamplingParams, busy: bool | None = None) -> ReplyStream:
+        """Stream a reply. ``busy``: whether the app is indexing (None: ask ``engine.activity``)."""
+        busy = activity.background_busy() if busy is None else busy
         stream = ReplyStream()
 
         def job(backend: ChatBackend) -> None:
@@ -132,6 +134,8 @@ class ModelHost:
                 if stream.cancelled:
                     stream._put(Finished("cancelled", Timings(0, 0, 0, 0, 0, 0)))
                     return
+                if hasattr(backend, "share_cpu"):
+                    backend.share_cpu(busy)
                 with activity.streaming_reply():
                     for event in backend.chat(messages, params, should_stop=lambda: stream.cancelled):
                         stream._put(event)

@@ -303,6 +303,12 @@ def progress_hook(progress: Callable[[float], Any] | None, cancelled: threading.
         low.llama_model_default_params = original
 
 
+def set_threads(llm: Any, n_threads: int) -> None:
+    """Change how many threads decode and read prompts on ``llm``'s context, from the next call on."""
+    _, low = modules()
+    low.llama_set_n_threads(llm._ctx.ctx, n_threads, n_threads)
+
+
 # ------------------------------------------------------------------------------ LoRA adapters
 def adapter_init(llm: Any, path: Path) -> Any:
     """Read a GGUF LoRA adapter for ``llm``'s model; a null pointer (falsy) when llama.cpp refuses it."""

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine import activity
 from knowledge.catalog import Catalog, Collection, FileRecord, file_id_for
 from knowledge.chunking import Chunk, chunk_document
 from knowledge.embeddings import OnnxEmbedder, get_embedder
@@ -113,7 +114,8 @@ class Indexer:
     def index(self, name: str, *, progress: ProgressCallback | None = None,
               cancel: threading.Event | None = None) -> IndexSummary:
         run = _Run(self, self.catalog.get(name), progress, cancel)
-        return run.execute()
+        with activity.background_work():  # a reply meanwhile decodes on one thread
+            return run.execute()
 
 
 class _Run:

@@ -13,6 +13,7 @@ spends most of its time parsing the vocabulary we do not need, and ties us to it
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,11 @@ def require_torch():
         import torch
         import transformers  # noqa: F401
     except ImportError as exc:
+        if getattr(sys, "frozen", False):  # the packaged app leaves PyTorch out (it would triple its size)
+            raise TrainingUnavailableError(
+                "Training styles is not part of the packaged app (it needs PyTorch). Install Inglenook from "
+                "source with the `train` extra to train, then add the adapter here with `nook lora add`."
+            ) from None
         raise TrainingUnavailableError(
             f"Training needs the optional `train` extra ({exc.name} is missing). Install it with "
             "`pip install 'inglenook[train]'` (CPU torch, about 200 MB) and try again."

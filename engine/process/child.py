@@ -110,8 +110,8 @@ class _Server:
         future.add_done_callback(lambda _f: self.load_cancels.pop(rid, None))
         self.answer_when_done(rid, future)
 
-    def chat(self, rid: int, messages, params) -> None:
-        stream = self.host.chat(messages, params)
+    def chat(self, rid: int, messages, params, busy: bool = False) -> None:
+        stream = self.host.chat(messages, params, busy=busy)
         self.streams[rid] = stream
 
         def forward() -> None:

@@ -1,6 +1,6 @@
 """Messages between the app and its engine process: ``(kind, request id, payload)`` tuples, pickled.
 
-Parent to child: LOAD (path, options, report_progress), UNLOAD, CHAT (messages, params), CANCEL (the
+Parent to child: LOAD (path, options, report_progress), UNLOAD, CHAT (messages, params, whether the app is indexing), CANCEL (the
 request id to cancel), COUNT_TOKENS (text), APPLY_ADAPTERS (list of ResolvedAdapter), ACTIVE_ADAPTERS,
 FORGET_ADAPTER (path), INFO, RESET_CACHE, SHUTDOWN.
 Child to parent: HELLO (once), RESULT (value), ERROR (an InglenookError), PROGRESS (fraction),

@@ -52,6 +52,7 @@ class LlamaCppBackend:
         self._template: ChatTemplate | None = None
         self._stops: list[str] = []
         self._adapters = None  # engine.lora.live.LoraAdapters, made on first use
+        self._threads = self._threads_now = 0
 
     @property
     def adapters(self):
@@ -106,6 +107,7 @@ class LlamaCppBackend:
             llm.close()
             raise
         self._llm, self._info, self._template = llm, info, template
+        self._threads = self._threads_now = llm.n_threads
         self._stops = template.stop_strings()
         self._loaded = LoadedModel(
             path=path,
@@ -224,6 +226,14 @@ class LlamaCppBackend:
                 "load the model with a larger context size."
             )
         return tokens, system + rest, dropped
+
+    def share_cpu(self, busy: bool) -> None:
+        """While the app indexes, decode on one thread; otherwise on as many as the model was loaded with."""
+        llm = self._require()
+        wanted = 1 if busy else self._threads
+        if wanted != self._threads_now:
+            llama_native.set_threads(llm, wanted)
+            self._threads_now = wanted
 
     def chat(self, messages: list[Message], params: SamplingParams,
              should_stop: Callable[[], bool] | None = None) -> Iterator[Event]:
