@@ -32,3 +32,15 @@ def smollm2_path() -> Path:
     from engine.models.bundled import find_bundled
 
     return find_bundled("smollm2-135m-instruct", verify=False).path
+
+
+@pytest.fixture(scope="module")
+def host(smollm2_path):
+    """The bundled model loaded in an in-process ``ModelHost``, shared by a test module."""
+    from engine.host import ModelHost
+    from engine.params import LoadOptions
+
+    h = ModelHost()
+    h.load(smollm2_path, LoadOptions(n_ctx=2048, n_threads=2)).result()
+    yield h
+    h.close()

@@ -29,7 +29,7 @@ from typing import Any
 
 from engine import activity
 from engine.diagnostics import describe_exit
-from engine.errors import InglenookError
+from engine.errors import InglenookError, LoadCancelled
 from engine.events import Finished, Timings
 from engine.host import _END, ReplyStream
 from engine.lora.adapters import ResolvedAdapter
@@ -118,14 +118,23 @@ class EngineProcess:
     def load(self, path: Path | str, options: LoadOptions | None = None,
              progress: Callable[[float], bool | None] | None = None) -> Future[LoadedModel]:
         options = options or LoadOptions()
-        future = self._request(p.LOAD, (Path(path), options, progress is not None), progress=progress)
+        inner = self._request(p.LOAD, (Path(path), options, progress is not None), progress=progress)
+        future: Future = Future()
 
-        def remember(f: Future) -> None:
-            if f.exception() is None:
-                self._loaded, self._last_load, self._adapters_on = f.result(), (Path(path), options), []
-                self._in_child = True
+        def finish(f: Future) -> None:
+            if f.exception() is not None:
+                future.set_exception(f.exception())
+                return
+            # a cancel can arrive after the child's last progress report: ask once more, as in-process
+            if progress is not None and progress(1.0) is False:
+                self._request(p.UNLOAD, None)
+                future.set_exception(LoadCancelled(f"Loading {Path(path).name} was cancelled."))
+                return
+            self._loaded, self._last_load, self._adapters_on = f.result(), (Path(path), options), []
+            self._in_child = True
+            future.set_result(f.result())
 
-        future.add_done_callback(remember)
+        inner.add_done_callback(finish)
         return future
 
     def unload(self) -> Future[None]:

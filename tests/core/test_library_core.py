@@ -17,7 +17,7 @@ from engine.chat.history import HistoryStore
 from engine.chat.session import ChatSession
 from engine.errors import InglenookError
 from engine.host import ModelHost
-from engine.params import LoadOptions, SamplingParams
+from engine.params import SamplingParams
 from knowledge.answer import SourcesEvent
 from knowledge.catalog import Catalog
 from knowledge.conversation_docs import (
@@ -225,14 +225,6 @@ def test_close_stops_the_work_and_refuses_more(tmp_path):
 
 
 # ------------------------------------------------------------------------------ documents of a conversation
-@pytest.fixture(scope="module")
-def host(smollm2_path):
-    h = ModelHost()
-    h.load(smollm2_path, LoadOptions(n_ctx=2048, n_threads=2)).result()
-    yield h
-    h.close()
-
-
 def test_the_augmenter_factory_counts_with_the_model_and_keeps_room_for_the_answer(library, tmp_path, host):
     library.add([write_docs(tmp_path / "docs")])
     library.index("docs")

@@ -15,7 +15,7 @@ from engine.chat.history import HistoryStore
 from engine.chat.session import ChatSession
 from engine.events import Finished, TextDelta
 from engine.host import ModelHost
-from engine.params import LoadOptions, SamplingParams
+from engine.params import SamplingParams
 from knowledge.answer import NOTHING_FOUND, DocumentAugmenter, SourcesEvent, cited_numbers
 from knowledge.catalog import Catalog
 from knowledge.indexer import Indexer
@@ -124,14 +124,6 @@ def test_cli_search_json_contract_and_batch(indexed, tmp_path):
     assert "q.jsonl:2" in run.stderr
 
 
-@pytest.fixture(scope="module")
-def host(smollm2_path):
-    h = ModelHost()
-    h.load(smollm2_path, LoadOptions(n_ctx=2048, n_threads=2)).result()
-    yield h
-    h.close()
-
-
 def drain(events):
     out = []
     for event in events:
@@ -216,7 +208,6 @@ def test_rewriting_with_the_real_model(indexed, host):
 
 
 def test_rewriting_falls_back_to_the_question_when_the_model_fails(indexed):
-    from engine.host import ModelHost
     from knowledge.rewrite import QueryRewriter, _strip_marker, host_generate
 
     idle = ModelHost()  # a real model owner with no model loaded: every request fails

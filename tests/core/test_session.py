@@ -14,18 +14,9 @@ import pytest
 from engine.chat.history import HistoryStore
 from engine.chat.session import DEFAULT_SYSTEM_PROMPT, ChatSession
 from engine.events import Finished, TextDelta
-from engine.host import ModelHost
-from engine.params import LoadOptions, SamplingParams
+from engine.params import SamplingParams
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def host(smollm2_path):
-    h = ModelHost()
-    h.load(smollm2_path, LoadOptions(n_ctx=2048, n_threads=2)).result()
-    yield h
-    h.close()
 
 
 @pytest.fixture
