@@ -208,6 +208,7 @@ class EngineProcess:
 
     def _request(self, kind: str, payload, progress: Callable[[float], Any] | None = None) -> Future:
         future: Future = Future()
+        child: _Child | None = None  # an OSError while starting one leaves none to blame
         try:
             child = self._ensure_child()
             rid = next(self._ids)
