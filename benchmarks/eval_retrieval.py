@@ -1,56 +1,56 @@
-"""Retrieval quality on our own evaluation set: hit@5 and MRR@10 for vector, full-text and hybrid search.
+"""Retrieval quality on our two evaluation sets, against a plain BM25 baseline measured in the same run.
 
-The set (``benchmarks/eval/``) is ~60 short original documents, English and Chinese, in Markdown, text,
-HTML, DOCX and PDF (the last two are made from ``*.docx.md`` / ``*.pdf.txt`` sources at run time), and
-80 questions, half English, half Chinese, some keyword-style (names, codes, article numbers), most
-paraphrased. Each question names the file and a distinctive substring that the answering chunk must
-contain; a hit is a result from that file whose text contains the substring (whitespace ignored).
+Sets (each ``docs/`` + ``questions.jsonl``; a hit is a result from the question's file whose text contains
+its answer substring, whitespace ignored — the text the answer step would get):
+- ``eval``: ``benchmarks/eval/``, ~60 short documents (Markdown, text, HTML, DOCX and PDF made at run
+  time), 80 questions half English half Chinese, many sharing words with their answers;
+- ``hard``: ``benchmarks/eval_hard/``, long Chinese and English documents (handbooks, regulations,
+  contracts, manuals, FAQs, many similar articles) with colloquial questions whose words differ from
+  the answering passage (see its README).
 
-The corpus is indexed with the real indexer and real embeddings, once per chunk size and Chinese
-segmenter (the segmenter only changes the full-text column, so vectors are embedded once per chunk
-size and reused), then every question is asked through ``Retriever.search`` in each mode: vector,
-full-text, hybrid at each plain vector:fulltext RRF weighting, and "hybrid default" (``SearchOptions()``
-as shipped, including its weighting of the vector ranker for mostly-Chinese queries).
+Rows: ``bm25-window`` is the baseline (plain BM25, k1 1.2, b 0.75, over 500-character windows with a
+250-character stride, CJK as bigrams, Latin words lowercased: what a 50-line script does), then our
+retriever as shipped (``SearchOptions()``, hybrid) and its rankers alone, then ablations of query-time
+options. For every row: hit@10, hit@5, MRR@10 and the mean characters of the ten results' text (the
+context an answer would get). The collection is indexed with the shipped defaults, or with
+``--setting key=value`` overrides (several values, comma-separated, index once each).
 
-RECOMMENDED picks each default on the rows that vary it, averaged over the others (segmenter: mean
-MRR@10 of its full-text and hybrid rows; chunk size: mean MRR@10 of its rows; weights: English MRR@10,
-since Chinese queries are weighted separately); the current default wins a tie at 3 decimals.
-Hybrid + rerank is not measured: no cross-encoder model is available offline here (the script says so).
-
-Usage: python -m benchmarks.eval_retrieval [--quick] [--chunk-sizes 128,200,256]
-       [--segmenters jieba,bigram] [--weights 1:1,1:2,2:1] [--json FILE]
+Usage: python -m benchmarks.eval_retrieval [--quick] [--sets eval,hard] [--setting chunk_size=150,300]
+       [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import math
 import re
 import shutil
-import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.common import scratch_home
 
-EVAL_DIR = Path(__file__).resolve().parent / "eval"
+SETS = {"eval": Path(__file__).resolve().parent / "eval", "hard": Path(__file__).resolve().parent / "eval_hard"}
 RERANK_NOTE = ("hybrid + rerank: not measured - no cross-encoder reranker model is available offline on this "
                "machine (none bundled, no network); the rows above are what ships.")
 
 
 # --------------------------------------------------------------------------- corpus
-def build_corpus(dest: Path) -> list[Path]:
-    """Copy ``eval/docs`` to ``dest``, turning ``X.docx.md`` into ``X.docx`` and ``X.pdf.txt`` into ``X.pdf``."""
+def build_corpus(docs: Path, dest: Path) -> list[Path]:
+    """Copy ``docs`` to ``dest``, turning ``X.docx.md`` into ``X.docx`` and ``X.pdf.txt`` into ``X.pdf``."""
     made = []
-    for source in sorted((EVAL_DIR / "docs").rglob("*")):
+    for source in sorted(docs.rglob("*")):
         if not source.is_file():
             continue
-        rel = source.relative_to(EVAL_DIR / "docs")
+        rel = source.relative_to(docs)
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.name.endswith(".docx.md"):
@@ -111,8 +111,8 @@ class Question:
     answer: str
 
 
-def load_questions() -> list[Question]:
-    lines = (EVAL_DIR / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+def load_questions(folder: Path) -> list[Question]:
+    lines = (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     return [Question(**json.loads(line)) for line in lines if line.strip()]
 
 
@@ -152,244 +152,196 @@ class CachingEmbedder:
         return self._queries[text]
 
 
+# --------------------------------------------------------------------------- baseline
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[A-Za-z0-9]+")
+
+
+def _bm25_tokens(text: str) -> list[str]:
+    out = []
+    for run in _TOKEN.findall(text.lower()):
+        if run[0].isascii():
+            out.append(run)
+        else:
+            out += [run[i:i + 2] for i in range(len(run) - 1)] if len(run) > 1 else [run]
+    return out
+
+
+class WindowBM25:
+    """The baseline: Okapi BM25 over fixed 500-character windows of each file's parsed text."""
+
+    def __init__(self, files: list[Path], width: int = 500, stride: int = 250, k1: float = 1.2, b: float = 0.75):
+        from knowledge.filetypes import kind_for_path
+        from knowledge.parsing import parse_file_safe
+
+        self.windows: list[tuple[str, str]] = []
+        for path in files:
+            doc = parse_file_safe(path, kind_for_path(path))
+            text = doc.full_text() if hasattr(doc, "full_text") else ""
+            for start in range(0, max(1, len(text) - width + stride), stride):
+                self.windows.append((str(path), text[start:start + width]))
+        self.tf = [Counter(_bm25_tokens(t)) for _, t in self.windows]
+        self.lengths = np.array([sum(c.values()) for c in self.tf], dtype=float)
+        df = Counter(term for c in self.tf for term in c)
+        n = len(self.tf)
+        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self.k1, self.b, self.avg = k1, b, float(self.lengths.mean()) if n else 1.0
+
+    def search(self, query: str, k: int = 10) -> list[tuple[str, str]]:
+        terms = [t for t in _bm25_tokens(query) if t in self.idf]
+        scores = np.zeros(len(self.tf))
+        norm = self.k1 * (1 - self.b + self.b * self.lengths / self.avg)
+        for term in terms:
+            tf = np.array([c.get(term, 0) for c in self.tf], dtype=float)
+            scores += self.idf[term] * tf * (self.k1 + 1) / (tf + norm)
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [self.windows[i] for i in top if scores[i] > 0]
+
+
 # --------------------------------------------------------------------------- scoring
 @dataclass
-class Score:
-    hit5: float
-    mrr10: float
-    n: int
-
-
-def score(ranks: list[int | None]) -> Score:
-    """``ranks``: 1-based rank of the first answering result per question (None: not in the top 10)."""
-    n = len(ranks)
-    if not n:
-        return Score(0.0, 0.0, 0)
-    hit5 = sum(1 for r in ranks if r is not None and r <= 5) / n
-    mrr = sum(1.0 / r for r in ranks if r is not None and r <= 10) / n
-    return Score(hit5, mrr, n)
-
-
-@dataclass
 class Row:
-    chunk: int
-    segmenter: str
-    label: str  # "vector", "fulltext", "hybrid 1:2" (plain weighting), "hybrid default" (SearchOptions())
-    ranks: dict[str, int | None]  # question id -> rank
+    set: str
+    config: str  # the index settings that differ from the defaults
+    label: str
+    ranks: dict[str, int | None]  # question id -> 1-based rank of the first hit (None: not in the top 10)
+    chars: dict[str, int]  # question id -> characters of its ten results' text
 
 
-def run_config(retriever, name: str, questions: list[Question], corpus: Path,
-               options) -> tuple[dict[str, int | None], list[float]]:
-    ranks: dict[str, int | None] = {}
-    latencies = []
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+def _first_hit(results: list[tuple[str, str]], question: Question, corpus: Path) -> int | None:
+    target, answer = str(corpus / question.file), _squash(question.answer)
+    return next((i for i, (path, text) in enumerate(results, 1) if path == target and answer in _squash(text)),
+                None)
+
+
+def measure(name: str, config: str, label: str, questions: list[Question], corpus: Path,
+            search: Callable[[str], list[tuple[str, str]]]) -> Row:
+    ranks, chars = {}, {}
     for q in questions:
-        started = time.perf_counter()
-        hits = retriever.search(name, q.query, options)
-        latencies.append((time.perf_counter() - started) * 1000)
-        ranks[q.id] = next((i for i, h in enumerate(hits, start=1) if _is_answer(h.path, h.text, q, corpus)), None)
-    return ranks, latencies
+        results = search(q.query)[:10]
+        ranks[q.id] = _first_hit(results, q, corpus)
+        chars[q.id] = sum(len(text) for _, text in results)
+    return Row(name, config, label, ranks, chars)
 
 
-def rewrite_rows(retriever, name: str, questions: list[Question], corpus: Path, size: int, segmenter: str,
-                 modes: list[str]) -> list[Row]:
-    """Query rewriting by the bundled SmolLM2 (greedy), searched through ``Retriever.search_queries``."""
-    from engine.host import ModelHost
-    from engine.models.bundled import DEFAULT_CHAT_MODEL, find_bundled
-    from engine.params import LoadOptions
-    from knowledge.retrieval import SearchOptions
-    from knowledge.rewrite import QueryRewriter, host_generate
-
-    host = ModelHost()
-    host.load(find_bundled(DEFAULT_CHAT_MODEL).path, LoadOptions(n_ctx=2048)).result()
-    rows = []
-    try:
-        for mode in modes:
-            rewriter = QueryRewriter(host_generate(host), mode)
-            ranks: dict[str, int | None] = {}
-            started = time.perf_counter()
-            for q in questions:
-                queries = rewriter.queries(q.query)
-                hits = retriever.search_queries(name, [(r.text, r.weight) for r in queries], SearchOptions(k=10))
-                ranks[q.id] = next((i for i, h in enumerate(hits, start=1)
-                                    if _is_answer(h.path, h.text, q, corpus)), None)
-            print(f"rewrite {mode}: {len(questions)} questions rewritten and searched in "
-                  f"{time.perf_counter() - started:.0f} s "
-                  f"({(time.perf_counter() - started) / len(questions):.2f} s a question)", flush=True)
-            rows.append(Row(size, segmenter, f"default+{mode}", ranks))
-    finally:
-        host.close()
-    return rows
+def _stats(row: Row, questions: list[Question]) -> tuple[float, float, float, int]:
+    ranks = [row.ranks[q.id] for q in questions]
+    n = max(1, len(ranks))
+    return (sum(r is not None for r in ranks) / n, sum(r is not None and r <= 5 for r in ranks) / n,
+            sum(1 / r for r in ranks if r is not None) / n, len(ranks))
 
 
-def coverage(store, collection, questions: list[Question], corpus: Path) -> list[str]:
-    """Questions whose answer substring is not inside any single chunk of its file (cut by chunking)."""
-    table = store.existing(collection.table_name)
-    data = table.to_arrow().select(["path", "text"]).to_pylist()
-    return [q.id for q in questions if not any(_is_answer(r["path"], r["text"], q, corpus) for r in data)]
+def print_rows(rows: list[Row], questions_by_set: dict[str, list[Question]]) -> None:
+    head = f"{'set':5} {'index':22} {'rows':26} {'lang':4} {'n':>4} | {'hit@10':>6} {'hit@5':>6} {'MRR@10':>6} | " \
+           f"{'x base':>6} | {'chars/10':>8}"
+    print(head)
+    print("-" * len(head))
+    for row in rows:
+        questions = questions_by_set[row.set]
+        base = next(r for r in rows if r.set == row.set and r.label == "bm25-window")
+        for lang in sorted({q.lang for q in questions}):
+            subset = [q for q in questions if q.lang == lang]
+            hit10, hit5, mrr, n = _stats(row, subset)
+            ratio = hit10 / max(1e-9, _stats(base, subset)[0])
+            print(f"{row.set:5} {row.config:22} {row.label:26} {lang:4} {n:4} | {hit10:6.3f} {hit5:6.3f} {mrr:6.3f} | "
+                  f"{ratio:6.2f} | {np.mean([row.chars[q.id] for q in subset]):8.0f}")
 
 
 # --------------------------------------------------------------------------- main
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one chunk size, 1:1 weights only (smoke run)")
-    parser.add_argument("--chunk-sizes", default="128,200,256", help="comma-separated chunk_tokens values")
-    parser.add_argument("--segmenters", default="jieba,bigram", help="comma-separated: jieba, bigram")
-    parser.add_argument("--weights", default="1:1,1:2,2:1", help="vector:fulltext RRF weightings for hybrid")
-    parser.add_argument("--json", type=Path, help="also write every rank and score to this file")
-    parser.add_argument("--rewrite", default="", metavar="MODES",
-                        help="also rewrite each question with the bundled chat model (comma-separated: multi, hyde) "
-                             "and search all the queries (hybrid default, last chunk size and segmenter)")
+    parser.add_argument("--quick", action="store_true", help="the eval set only, no ablations (smoke run)")
+    parser.add_argument("--sets", default="eval,hard", help="comma-separated: eval, hard")
+    parser.add_argument("--setting", action="append", default=[], metavar="KEY=V1,V2",
+                        help="index with these collection settings (each combination indexed once)")
+    parser.add_argument("--json", type=Path, help="also write every rank to this file")
     args = parser.parse_args(argv)
     if args.quick:
-        args.chunk_sizes, args.weights = "200", "1:1"
+        args.sets = "eval"
     return args
+
+
+def _configs(settings: list[str]) -> list[dict]:
+    axes = []
+    for item in settings:
+        key, _, values = item.partition("=")
+        axes.append([(key, int(v) if v.isdigit() else v) for v in values.split(",")])
+    return [dict(combo) for combo in itertools.product(*axes)] or [{}]
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    sizes = [int(s) for s in args.chunk_sizes.split(",")]
-    segmenters = args.segmenters.split(",")
-    weightings = [tuple(float(x) for x in w.split(":")) for w in args.weights.split(",")]
+    names = [n for n in args.sets.split(",") if n]
+    missing = [n for n in names if n not in SETS or not (SETS[n] / "questions.jsonl").is_file()]
+    if missing:
+        print(f"error: no evaluation set {', '.join(missing)} (have: {', '.join(SETS)})", file=sys.stderr)
+        return 2
     with scratch_home("nook-eval-") as work:
-        return _evaluate(args, sizes, segmenters, weightings, work)
+        return _evaluate(args, names, work)
 
 
-def _evaluate(args, sizes, segmenters, weightings, work: Path) -> int:
+def _evaluate(args, names: list[str], work: Path) -> int:
     from knowledge.catalog import Catalog
     from knowledge.embeddings import get_embedder
     from knowledge.indexer import Indexer
-    from knowledge.retrieval import Retriever, SearchOptions
+    from knowledge.retrieval import Retriever
     from knowledge.store import ChunkStore
-    from knowledge.textsearch import DEFAULT_SEGMENTER
 
-    corpus = work / "corpus"
-    files = build_corpus(corpus)
-    questions = load_questions()
-    langs = sorted({q.lang for q in questions})
-    print(f"corpus: {len(files)} files ({sum(f.stat().st_size for f in files) / 1024:.0f} KiB), "
-          f"{len(questions)} questions ({', '.join(f'{sum(q.lang == g for q in questions)} {g}' for g in langs)}; "
-          f"{sum(q.style == 'keyword' for q in questions)} keyword-style)")
     embedder = CachingEmbedder(get_embedder())
     catalog, store = Catalog(), ChunkStore()
     indexer = Indexer(catalog, store, embedder=embedder)
     retriever = Retriever(catalog, store, embedder=embedder)
-    defaults = SearchOptions()
     rows: list[Row] = []
-    latencies: dict[str, list[float]] = {}
-    for size in sizes:
-        for segmenter in segmenters:
-            name = f"eval-{segmenter}-{size}"
-            catalog.create(name, [corpus], chunk_tokens=size, segmenter=segmenter)
-            started = time.perf_counter()
-            summary = indexer.index(name)
-            if summary.failed or summary.skipped:
-                print(f"error: {name}: failed {summary.failed} skipped {summary.skipped}", file=sys.stderr)
-                return 1
-            cut = coverage(store, catalog.get(name), questions, corpus)
-            print(f"indexed chunk_tokens={size} segmenter={segmenter}: {summary.chunks_written} chunks in "
-                  f"{time.perf_counter() - started:.1f} s; answer passages split by chunking: "
-                  f"{len(cut)}{' (' + ', '.join(cut) + ')' if cut else ''}", flush=True)
-            plan = [("fulltext", SearchOptions(k=10, mode="fulltext"))]
-            plan += [(f"hybrid {_w(w)}", SearchOptions(k=10, mode="hybrid", vector_weight=w[0], fulltext_weight=w[1],
-                                                      cjk_vector_weight=None)) for w in weightings]
-            plan.append(("hybrid default", SearchOptions(k=10)))
-            if segmenter == segmenters[0]:  # the vector ranking does not depend on the segmenter
-                plan.insert(0, ("vector", SearchOptions(k=10, mode="vector")))
-            for label, options in plan:
-                ranks, ms = run_config(retriever, name, questions, corpus, options)
-                latencies.setdefault(options.mode, []).extend(ms)
-                rows.append(Row(size, segmenter if options.mode != "vector" else "-", label, ranks))
-
-    if args.rewrite:
-        name = f"eval-{segmenters[-1]}-{sizes[-1]}"
-        rows += rewrite_rows(retriever, name, questions, corpus, sizes[-1], segmenters[-1],
-                             [m for m in args.rewrite.split(",") if m])
+    questions_by_set = {}
+    for set_name in names:
+        corpus = work / set_name
+        files = build_corpus(SETS[set_name] / "docs", corpus)
+        questions = questions_by_set[set_name] = load_questions(SETS[set_name])
+        chars = sum(len(f.read_text(encoding="utf-8", errors="ignore")) for f in files)
+        print(f"{set_name}: {len(files)} files, {chars:,} characters, {len(questions)} questions "
+              f"({', '.join(f'{n} {k}' for k, n in sorted(Counter(q.lang for q in questions).items()))})", flush=True)
+        started = time.perf_counter()
+        baseline = WindowBM25(files)
+        rows.append(measure(set_name, "-", "bm25-window", questions, corpus, baseline.search))
+        print(f"  baseline: {len(baseline.windows)} windows in {time.perf_counter() - started:.1f} s", flush=True)
+        for number, config in enumerate(_configs(args.setting)):
+            rows += _evaluate_config(set_name, f"{set_name}-{number}", config, corpus, questions, catalog, indexer,
+                                     retriever, quick=args.quick)
     print()
-    print_table(rows, questions)
+    print_rows(rows, questions_by_set)
     print(RERANK_NOTE)
-    print("latency over the eval runs (ms, median): " + ", ".join(
-        f"{mode} {np.median(ms):.1f}" for mode, ms in latencies.items()))
-    print(f"hybrid default = SearchOptions() as shipped: vector:fulltext "
-          f"{_w((defaults.vector_weight, defaults.fulltext_weight))}, and {defaults.cjk_vector_weight}:"
-          f"{defaults.fulltext_weight:g} for a mostly-Chinese query (English-only embedder)")
-    recommend(rows, questions, DEFAULT_SEGMENTER, _default_chunk(), _w((defaults.vector_weight,
-                                                                       defaults.fulltext_weight)))
     if args.json:
         args.json.write_text(json.dumps([r.__dict__ for r in rows], ensure_ascii=False, indent=1))
     return 0
 
 
-def _w(weights: tuple[float, float]) -> str:
-    return ":".join(f"{x:g}" for x in weights)
+def _evaluate_config(set_name, name, config, corpus, questions, catalog, indexer, retriever, quick) -> list[Row]:
+    from knowledge.retrieval import SearchOptions
 
+    label = ",".join(f"{k}={v}" for k, v in config.items()) or "defaults"
+    catalog.create(name, [corpus], **config)
+    started = time.perf_counter()
+    summary = indexer.index(name)
+    if summary.failed:
+        raise SystemExit(f"error: {name}: failed {summary.failed}")
+    print(f"  indexed {label}: {summary.chunks_written} chunks ({summary.chunks_fulltext_only} full-text only) "
+          f"in {time.perf_counter() - started:.1f} s", flush=True)
+    shipped = SearchOptions(k=10)
+    plan = [("shipped (hybrid)", shipped)]
+    if not quick:
+        plan += [("fulltext", replace(shipped, mode="fulltext")), ("vector", replace(shipped, mode="vector")),
+                 ("no query cleanup", replace(shipped, clean_query=False)),
+                 ("no dedupe", replace(shipped, dedupe=False))]
+    rows = []
+    for row_label, options in plan:
+        def search(query: str, options=options) -> list[tuple[str, str]]:
+            return [(h.path, h.text) for h in retriever.search(name, query, options)]
 
-def _default_chunk() -> int:
-    from knowledge.catalog import DEFAULT_SETTINGS
-
-    return int(DEFAULT_SETTINGS["chunk_tokens"])
-
-
-def _subset_score(row: Row, questions: list[Question], pick: Callable[[Question], bool]) -> Score:
-    return score([row.ranks[q.id] for q in questions if pick(q)])
-
-
-def _mrr(row: Row, questions: list[Question], pick: Callable[[Question], bool] = lambda q: True) -> float:
-    return _subset_score(row, questions, pick).mrr10
-
-
-def print_table(rows: list[Row], questions: list[Question]) -> None:
-    head = (f"{'chunk':>5} {'segmenter':9} {'mode':14} | {'hit@5':>6} {'en':>6} {'zh':>6} | "
-            f"{'MRR@10':>6} {'en':>6} {'zh':>6} | {'keyword':>7} {'semantic':>8} (MRR@10)")
-    print(head)
-    print("-" * len(head))
-    for row in rows:
-        total = _subset_score(row, questions, lambda q: True)
-        en = _subset_score(row, questions, lambda q: q.lang == "en")
-        zh = _subset_score(row, questions, lambda q: q.lang == "zh")
-        kw = _subset_score(row, questions, lambda q: q.style == "keyword")
-        sem = _subset_score(row, questions, lambda q: q.style != "keyword")
-        print(f"{row.chunk:>5} {row.segmenter:9} {row.label:14} | {total.hit5:6.3f} {en.hit5:6.3f} {zh.hit5:6.3f} | "
-              f"{total.mrr10:6.3f} {en.mrr10:6.3f} {zh.mrr10:6.3f} | {kw.mrr10:7.3f} {sem.mrr10:8.3f}")
-
-
-def _argmax(scores: dict, current) -> object:
-    """The key with the best score; the current default wins a tie (no churn on noise)."""
-    return max(scores, key=lambda k: (round(scores[k], 3), k == current))
-
-
-def recommend(rows: list[Row], questions: list[Question], seg_now: str, chunk_now: int, weights_now: str) -> None:
-    """Each default chosen on the rows that vary it, averaged over the others (80 questions are few:
-    a single best cell is partly luck, a setting that wins across the grid is not)."""
-    ranked = [r for r in rows if r.label != "vector" and not r.label.startswith("default+")]
-    segs = {s: statistics.mean(_mrr(r, questions) for r in ranked if r.segmenter == s)
-            for s in {r.segmenter for r in ranked}}
-    segmenter = _argmax(segs, seg_now)
-    chunks = {c: statistics.mean(_mrr(r, questions) for r in rows if r.chunk == c and r.segmenter in (segmenter, "-"))
-              for c in {r.chunk for r in rows}}
-    chunk = _argmax(chunks, chunk_now)
-    cell = [r for r in rows if r.chunk == chunk and r.segmenter in (segmenter, "-")]
-    plain = {r.label.split()[1]: r for r in cell if r.label.startswith("hybrid ") and r.label != "hybrid default"}
-    english = _argmax({w: _mrr(r, questions, lambda q: q.lang == "en") for w, r in plain.items()}, weights_now)
-    print("mean MRR@10 by segmenter (full-text and hybrid rows): "
-          + ", ".join(f"{k} {v:.3f}" for k, v in sorted(segs.items())))
-    print(f"mean MRR@10 by chunk_tokens ({segmenter}): " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(chunks.items())))
-    print(f"English MRR@10 by weighting (chunk {chunk}, {segmenter}): "
-          + ", ".join(f"{w} {_mrr(r, questions, lambda q: q.lang == 'en'):.3f}" for w, r in plain.items()))
-    print(f"RECOMMENDED: segmenter={segmenter} chunk_tokens={chunk} weights(vector:fulltext)={english} for English")
-    best = next(r for r in cell if r.label == "hybrid default")
-    s = _subset_score(best, questions, lambda q: True)
-    en = _subset_score(best, questions, lambda q: q.lang == "en")
-    zh = _subset_score(best, questions, lambda q: q.lang == "zh")
-    ratios = []
-    for label in ("vector", "fulltext", f"hybrid {weights_now}"):
-        other = next((r for r in cell if r.label == label), None)
-        if other is not None and _mrr(other, questions):
-            ratios.append(f"x{s.mrr10 / _mrr(other, questions):.2f} {label}")
-    print(f"BEST hybrid default at chunk_tokens={chunk} segmenter={segmenter}: hit@5 {s.hit5:.3f} "
-          f"(en {en.hit5:.3f}, zh {zh.hit5:.3f})  MRR@10 {s.mrr10:.3f} (en {en.mrr10:.3f}, zh {zh.mrr10:.3f});"
-          f" MRR@10 vs {', '.join(ratios)}")
-    missed = [q.id for q in questions if best.ranks[q.id] is None or best.ranks[q.id] > 5]
-    print(f"missed at 5 by it: {', '.join(missed) or 'none'}")
+        rows.append(measure(set_name, label, row_label, questions, corpus, search))
+    return rows
 
 
 if __name__ == "__main__":

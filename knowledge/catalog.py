@@ -58,17 +58,40 @@ def create_collections_and_files(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = [create_collections_and_files]
+def add_live_table(conn: sqlite3.Connection) -> None:
+    """Which LanceDB table searches use. NULL: ``collection_<id>``, the only table before embedders could be
+    changed in the background (a new embedder builds its own table; the old one serves until it is done)."""
+    conn.execute("ALTER TABLE collections ADD COLUMN live_table TEXT")
+
+
+MIGRATIONS = [create_collections_and_files, add_live_table]
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "exclude": [],
     "max_bytes": 50 * 1024 * 1024,
-    "chunk_tokens": 200,
-    "overlap_tokens": 32,
+    # Sizes in knowledge.textunits units: one per CJK character, two per word of other scripts.
+    "chunk_size": 300,  # the small unit that is matched (300 Chinese characters or 150 English words)
+    "chunk_overlap": 40,
+    "context_size": 500,  # the passage around a match that the answer step gets (small-to-big)
     "embedder": "minilm",
     "include_hidden": False,
     "segmenter": DEFAULT_SEGMENTER,  # how CJK text is split for the full-text index: "jieba" or "bigram"
 }
+
+_RETIRED_SETTINGS = {"chunk_tokens", "overlap_tokens"}  # left in old collections' settings, ignored
+
+
+
+def _check_settings(settings: dict[str, Any]) -> None:
+    unknown = set(settings) - set(DEFAULT_SETTINGS)
+    if unknown & _RETIRED_SETTINGS:
+        raise KnowledgeError("chunk_tokens and overlap_tokens are now chunk_size and chunk_overlap, counted "
+                             "in characters of Chinese and words of other scripts (a word counts 2).")
+    if unknown:
+        raise KnowledgeError(f"Unknown collection setting(s): {', '.join(sorted(unknown))}; "
+                             f"settings are {', '.join(DEFAULT_SETTINGS)}.")
+    if "segmenter" in settings and settings["segmenter"] not in SEGMENTERS:
+        raise KnowledgeError(f"Unknown segmenter {settings['segmenter']!r}; use one of {', '.join(SEGMENTERS)}.")
 
 
 @dataclass
@@ -79,10 +102,19 @@ class Collection:
     settings: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
     indexed_at: float | None = None
+    live_table: str | None = None
 
     @property
     def table_name(self) -> str:
-        return f"collection_{self.id}"
+        """The table searches use."""
+        return self.live_table or f"collection_{self.id}"
+
+    def table_for(self, embedder_id: str) -> str:
+        """The table a (re-)build with another embedder writes, while ``table_name`` still serves searches."""
+        return f"collection_{self.id}_{hashlib.sha1(embedder_id.encode()).hexdigest()[:10]}"
+
+    def owns_table(self, name: str) -> bool:
+        return name == f"collection_{self.id}" or name.startswith(f"collection_{self.id}_")
 
     def setting(self, key: str) -> Any:
         return self.settings.get(key, DEFAULT_SETTINGS[key])
@@ -131,14 +163,10 @@ class Catalog:
         if self._find(name) is not None:
             raise KnowledgeError(f"A collection called {name!r} exists already; pick another name.")
         resolved = self._check_roots(roots)
-        unknown = set(settings) - set(DEFAULT_SETTINGS)
-        if unknown:
-            raise KnowledgeError(f"Unknown collection setting(s): {', '.join(sorted(unknown))}.")
         # The index and the queries must segment Chinese the same way: pin the segmenter at creation so
         # a later change of the default does not silently mismatch an existing index.
         settings.setdefault("segmenter", DEFAULT_SEGMENTER)
-        if settings["segmenter"] not in SEGMENTERS:
-            raise KnowledgeError(f"Unknown segmenter {settings['segmenter']!r}; use one of {', '.join(SEGMENTERS)}.")
+        _check_settings(settings)
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO collections(name, roots, settings, created_at) VALUES (?, ?, ?, ?)",
@@ -177,6 +205,7 @@ class Catalog:
 
     def update(self, name: str, *, roots: list[Path | str] | None = None, **settings: Any) -> Collection:
         collection = self.get(name)
+        _check_settings(settings)
         merged = {**collection.settings, **settings}
         new_roots = self._check_roots(roots) if roots is not None else collection.roots
         with self.db.transaction() as conn:
@@ -190,6 +219,11 @@ class Catalog:
             conn.execute("DELETE FROM files WHERE collection_id = ?", (collection.id,))
             conn.execute("DELETE FROM collections WHERE id = ?", (collection.id,))
         return collection
+
+    def set_live_table(self, collection: Collection, table: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE collections SET live_table = ? WHERE id = ?", (table, collection.id))
+        collection.live_table = table
 
     def mark_indexed(self, collection: Collection) -> None:
         with self.db.transaction() as conn:
@@ -241,7 +275,8 @@ class Catalog:
 
 def _collection(row) -> Collection:
     return Collection(id=row["id"], name=row["name"], roots=[Path(p) for p in json.loads(row["roots"])],
-                      settings=json.loads(row["settings"]), created_at=row["created_at"], indexed_at=row["indexed_at"])
+                      settings=json.loads(row["settings"]), created_at=row["created_at"], indexed_at=row["indexed_at"],
+                      live_table=row["live_table"])
 
 
 def _record(row) -> FileRecord:

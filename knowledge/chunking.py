@@ -62,6 +62,7 @@ class Chunk:
     end: int
     ordinal: int
     tokens: int = 0
+    sections: tuple[int, int] = (0, 0)  # first and last section (heading or numbered article) it touches
 
 
 @dataclass(slots=True)
@@ -290,6 +291,7 @@ class _Packer:
                 end=taken[-1].end,
                 ordinal=len(self.chunks),
                 tokens=(self.overlap[1] if self.overlap else 0) + sum(p.tokens for p in taken),
+                sections=(taken[0].section, taken[-1].section),
             )
         )
         self.current = rest
@@ -350,6 +352,35 @@ class _Packer:
                 return start, tokens
             width = max(1, width * self.overlap_tokens // (tokens + 1))
         return None
+
+
+def context_spans(chunks: list[Chunk], measure: TokenCounter, text: str, limit: int) -> list[tuple[int, int]]:
+    """For each chunk, the span of text to hand to the answer step: the chunk grown into its neighbours
+    within the same section (article, heading) and page, alternately after and before, while the span
+    measures at most ``limit``. Small chunks are matched precisely; the answer gets the surroundings.
+    """
+    spans = []
+    for index, chunk in enumerate(chunks):
+        low = high = index
+        start, end = chunk.start, chunk.end
+        grew = True
+        while grew:
+            grew = False
+            if high + 1 < len(chunks) and _continues(chunks[high], chunks[high + 1]) \
+                    and measure(text[start:chunks[high + 1].end]) <= limit:
+                high += 1
+                end, grew = chunks[high].end, True
+            if low > 0 and _continues(chunks[low - 1], chunks[low]) \
+                    and measure(text[chunks[low - 1].start:end]) <= limit:
+                low -= 1
+                start, grew = chunks[low].start, True
+        spans.append((start, end))
+    return spans
+
+
+def _continues(before: Chunk, after: Chunk) -> bool:
+    """Whether ``after`` carries on the section ``before`` ends in (same page, no new heading or article)."""
+    return before.page == after.page and after.sections[0] == before.sections[1]
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -164,18 +164,25 @@ _CACHE_LOCK = threading.Lock()
 DEFAULT_EMBEDDER = "minilm"
 
 
-def register_embedder(name: str, factory: Callable[[], EmbedderSpec]) -> None:
-    """Make an embedder available under ``name`` (built-ins are registered the same way)."""
+def register_embedder(name: str, factory: Callable[[], EmbedderSpec], *, replace: bool = False) -> None:
+    """Make an embedder available under ``name`` (built-ins are registered the same way). A name that is
+    taken is refused unless ``replace`` says so: two models must never silently share a name."""
+    if name in _REGISTRY and not replace:
+        raise KnowledgeError(f"An embedder called {name!r} is registered already; pass replace=True to replace it.")
     _REGISTRY[name] = factory
     _CACHE.pop(name, None)
 
 
 def available_embedders() -> list[str]:
+    import knowledge.embedder_hub  # noqa: F401  (registers the downloadable models)
+
     return sorted(_REGISTRY)
 
 
 def get_embedder(name: str = DEFAULT_EMBEDDER) -> OnnxEmbedder:
     """A shared, loaded embedder (loading takes ~0.2 s, so it is done once per process)."""
+    if name not in _REGISTRY:
+        import knowledge.embedder_hub  # noqa: F401  (registers the downloadable models)
     with _CACHE_LOCK:
         if name not in _CACHE:
             try:

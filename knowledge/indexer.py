@@ -16,21 +16,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from engine import activity
 from knowledge.catalog import Catalog, Collection, FileRecord, file_id_for
-from knowledge.chunking import Chunk, chunk_document
+from knowledge.chunking import Chunk, chunk_document, context_spans
 from knowledge.embeddings import OnnxEmbedder, get_embedder
 from knowledge.errors import KnowledgeError
-from knowledge.parsing import ParsedDocument, parse_file_safe
+from knowledge.parsing import parse_file_safe
 from knowledge.scanning import FileCandidate, SkippedFile, scan
-from knowledge.store import ChunkRow, ChunkStore
+from knowledge.store import ChunkRow, ChunkStore, embedder_of
 from knowledge.textsearch import segment
+from knowledge.textunits import mostly_cjk, units
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,8 @@ class IndexSummary:
     removed: int = 0
     orphans_removed: int = 0
     chunks_written: int = 0
+    chunks_fulltext_only: int = 0  # in a language the embedder does not cover: not embedded
+    rebuilt: bool = False  # the embedder changed: built a new table while the old one served searches
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -90,7 +96,8 @@ class _Pending:
     candidate: FileCandidate
     record: FileRecord
     chunks: list[Chunk]
-    doc: ParsedDocument
+    contexts: list[tuple[int, int]]
+    full_text: str
     is_new: bool
 
 
@@ -134,12 +141,15 @@ class _Run:
         self.last_report = 0.0
         self.pending: list[_Pending] = []
         self.pending_chunks = 0
-        self.max_tokens = min(int(collection.setting("chunk_tokens")), self.embedder.max_content_tokens)
-        self.overlap = min(int(collection.setting("overlap_tokens")), self.max_tokens // 2)
+        self.size = max(8, int(collection.setting("chunk_size")))
+        self.overlap = min(int(collection.setting("chunk_overlap")), self.size // 2)
+        self.context = max(self.size, int(collection.setting("context_size")))
         self.segmenter = str(collection.setting("segmenter"))
+        self.measure = ChunkMeasure(self.embedder, self.size)
         # What the manifest compares: a file indexed with another embedder, chunk size or segmenter
         # is stale and gets re-processed, so changing a collection's settings takes effect on the next run.
-        self.pipeline_id = f"{self.embedder.id};chunks={self.max_tokens}/{self.overlap};seg={self.segmenter}"
+        self.pipeline_id = (f"{self.embedder.id};units={self.size}/{self.overlap}/{self.context};"
+                            f"seg={self.segmenter};v2")
 
     def report(self, force: bool = False) -> None:
         now = time.perf_counter()
@@ -150,7 +160,9 @@ class _Run:
 
     def execute(self) -> IndexSummary:
         c = self.collection
-        self.table = self.ix.store.open(c.table_name, self.embedder.dim, self.embedder.id)
+        self.table_name = self.target_table()
+        self.table = self.ix.store.open(self.table_name, self.embedder.dim, self.embedder.id,
+                                        str(c.setting("embedder")))
         manifest = self.ix.catalog.files(c)
         in_table = self.ix.store.file_ids(self.table)
         candidates, skipped = self.scan()
@@ -181,11 +193,30 @@ class _Run:
         self.report(force=True)
         if not self.summary.cancelled:
             self.ix.store.ensure_indexes(self.table)
+            self.go_live()
             self.ix.catalog.mark_indexed(c)
         self.summary.seconds = time.perf_counter() - self.started
         self.state.phase = "done"
         self.report(force=True)
         return self.summary
+
+    def target_table(self) -> str:
+        """The live table, unless it holds another embedder's vectors: then a table of this embedder's own,
+        built while the old one keeps answering searches, and swapped in by ``go_live`` once complete."""
+        live = self.ix.store.existing(self.collection.table_name)
+        if live is None or embedder_of(live)[0] == self.embedder.id:
+            return self.collection.table_name
+        self.summary.rebuilt = True
+        return self.collection.table_for(self.embedder.id)
+
+    def go_live(self) -> None:
+        """Make the table this run completed the one searches use, and drop the collection's others."""
+        c = self.collection
+        if self.table_name != c.table_name:
+            self.ix.catalog.set_live_table(c, self.table_name)
+        for name in self.ix.store.table_names():
+            if c.owns_table(name) and name != self.table_name:
+                self.ix.store.drop(name)
 
     # --------------------------------------------------------------- scanning
     def scan(self) -> tuple[list[FileCandidate], list[SkippedFile]]:
@@ -245,15 +276,16 @@ class _Run:
             self.fail(cand, record, parsed.reason)
             return
         try:
-            chunks = chunk_document(parsed, self.embedder.count_tokens, max_tokens=self.max_tokens,
-                                    overlap_tokens=self.overlap)
+            chunks = chunk_document(parsed, self.measure, max_tokens=self.size, overlap_tokens=self.overlap)
+            contexts = context_spans(chunks, units, parsed.full_text(), self.context)
         except Exception as exc:  # a chunker bug must not stop the run: record it and go on
             log.exception("chunking %s failed", path)
             self.fail(cand, record, f"could not be split into chunks ({exc})")
             return
         new_record = FileRecord(path, file_id, cand.kind, cand.size, cand.mtime_ns, content_hash,
                                 self.pipeline_id, len(chunks), "indexed", None, list(parsed.warnings))
-        self.pending.append(_Pending(cand, new_record, chunks, parsed, record is None or record.status != "indexed"))
+        self.pending.append(_Pending(cand, new_record, chunks, contexts, parsed.full_text(),
+                                     record is None or record.status != "indexed"))
         self.pending_chunks += len(chunks)
         if self.pending_chunks >= self.ix.batch_chunks or len(self.pending) >= self.ix.batch_files:
             self.flush()
@@ -278,19 +310,20 @@ class _Run:
         if not self.pending:
             return
         batch, self.pending, self.pending_chunks = self.pending, [], 0
-        texts = [_embedding_text(ch) for item in batch for ch in item.chunks]
+        chunks = [(item, chunk, span) for item in batch for chunk, span in zip(item.chunks, item.contexts, strict=True)]
+        covered = [self.measure.covers(chunk.text) for _, chunk, _ in chunks]
+        texts = [_embedding_text(chunk) for (_, chunk, _), yes in zip(chunks, covered, strict=True) if yes]
         try:
-            vectors = self.embedder.embed_passages(texts, cancel=self.cancel.is_set)
+            vectors = iter(self.embedder.embed_passages(texts, cancel=self.cancel.is_set))
         except KnowledgeError:
             if self.cancel.is_set():
                 self.summary.cancelled = True
                 return
             raise
-        rows, i = [], 0
-        for item in batch:
-            for chunk in item.chunks:
-                rows.append(_row(item, chunk, vectors[i], self.segmenter))
-                i += 1
+        blank = np.zeros(self.embedder.dim, dtype=np.float32)
+        rows = [_row(item, chunk, span, next(vectors) if yes else blank, yes, self.segmenter)
+                for (item, chunk, span), yes in zip(chunks, covered, strict=True)]
+        self.summary.chunks_fulltext_only += covered.count(False)
         self.ix.store.replace_files(self.table, [item.record.file_id for item in batch], rows)
         self.ix.catalog.save_records(self.collection, [item.record for item in batch])
         for item in batch:
@@ -310,7 +343,7 @@ def _embedding_text(chunk: Chunk) -> str:
     return f"{trail}\n{chunk.text}" if trail and not chunk.text.startswith(chunk.heading_trail[-1]) else chunk.text
 
 
-def _row(item: _Pending, chunk: Chunk, vector, segmenter: str) -> ChunkRow:
+def _row(item: _Pending, chunk: Chunk, span: tuple[int, int], vector, embedded: bool, segmenter: str) -> ChunkRow:
     record = item.record
     heading = " > ".join(chunk.heading_trail)
     return ChunkRow(
@@ -318,7 +351,29 @@ def _row(item: _Pending, chunk: Chunk, vector, segmenter: str) -> ChunkRow:
         file_id=record.file_id, path=record.path, kind=record.kind or "", ordinal=chunk.ordinal,
         text=chunk.text, fts_text=segment(f"{heading}\n{chunk.text}" if heading else chunk.text, segmenter),
         page=chunk.page, heading=heading, start=chunk.start, end=chunk.end, vector=vector,
+        context=item.full_text[span[0]:span[1]], context_start=span[0], context_end=span[1], embedded=embedded,
     )
+
+
+class ChunkMeasure:
+    """How long a piece of text is for the chunker: knowledge.textunits units, and never more than the
+    embedder can read when the embedder will embed it (English with MiniLM: 300 units = 150 words, ~200 of
+    its 254 tokens; text the embedder does not cover is only full-text indexed, so only units count)."""
+
+    def __init__(self, embedder: OnnxEmbedder, size: int):
+        self.embedder = embedder
+        self.multilingual = bool(embedder.spec.multilingual)
+        self.per_token = size / max(1, embedder.max_content_tokens)
+
+    def covers(self, text: str) -> bool:
+        """Whether the embedder gives ``text`` a meaningful vector (an English-only one: not for CJK text)."""
+        return self.multilingual or not mostly_cjk(text)
+
+    def __call__(self, text: str) -> int:
+        size = units(text)
+        if self.covers(text):
+            size = max(size, math.ceil(self.embedder.count_tokens(text) * self.per_token))
+        return size
 
 
 def _hash_file(path: Path) -> str:

@@ -185,6 +185,25 @@ class Library:
         """Files per status ("indexed", "skipped", "failed") and "chunks"."""
         return self.catalog.status_counts(collection)
 
+    def index_details(self, collection: Collection) -> dict[str, Any]:
+        """What the index is made of, for `collections status` and the Documents page: the embedder the
+        searchable table was built with, how many chunks are full-text only (a language the embedder does
+        not cover) and whether a rebuild with another embedder is under way (the old table still serves)."""
+        from knowledge.store import embedder_of
+
+        store = self.store()
+        live = store.existing(collection.table_name)
+        wanted = str(collection.setting("embedder"))
+        details: dict[str, Any] = {"embedder": wanted, "searching_with": None, "chunks": 0, "fulltext_only": 0,
+                                   "rebuilding": False}
+        if live is not None:
+            details["searching_with"] = embedder_of(live)[1] or wanted
+            details["chunks"] = live.count_rows()
+            details["fulltext_only"] = live.count_rows("NOT embedded") if details["chunks"] else 0
+        details["rebuilding"] = any(collection.owns_table(t) and t != collection.table_name
+                                    for t in store.table_names())
+        return details
+
     def problem_files(self, collection: Collection) -> list[FileRecord]:
         """Files skipped, failed or indexed with warnings, by status then path."""
         records = self.catalog.files(collection).values()
@@ -220,7 +239,11 @@ class Library:
         return self.catalog.remove(name)
 
     def drop_index(self, collection: Collection) -> None:
-        self.store().drop(collection.table_name)
+        """Delete the collection's tables: the live one and any half-built one of another embedder."""
+        store = self.store()
+        for name in store.table_names():
+            if collection.owns_table(name):
+                store.drop(name)
 
     def remove(self, name: str) -> Collection:
         """Forget the collection and delete its index; the files themselves are never touched."""

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from knowledge.catalog import Catalog, Collection
 from knowledge.embeddings import OnnxEmbedder, get_embedder
 from knowledge.errors import KnowledgeError
-from knowledge.store import ChunkStore
-from knowledge.textsearch import DEFAULT_SEGMENTER, mostly_cjk, segment
+from knowledge.store import ChunkStore, embedder_of
+from knowledge.textsearch import DEFAULT_SEGMENTER, clean_query, mostly_cjk, segment
 
 RRF_K = 60
 MODES = ("hybrid", "vector", "fulltext")
@@ -41,6 +41,7 @@ class SearchOptions:
     candidates: int = 50  # taken from each ranker before fusion
     path_glob: str | None = None
     kinds: list[str] | None = None
+    clean_query: bool = True  # drop the fillers of colloquial Chinese (请问, 我, 怎么办, 吗) before full-text search
     dedupe: bool = True
     dedupe_threshold: float = 0.85
 
@@ -61,6 +62,7 @@ class SearchHit:
     vector_rank: int | None = None
     fulltext_rank: int | None = None
     similarity: float | None = None  # cosine similarity to the query, when the vector ranker saw it
+    match: str = ""  # the small chunk that matched; ``text`` is the passage around it given to the answer
     extra: dict = field(default_factory=dict)
 
     def public(self) -> dict:
@@ -114,7 +116,8 @@ def _search_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-_COLUMNS = ["id", "file_id", "path", "kind", "text", "page", "heading", "start", "end"]
+_COLUMNS = ["id", "file_id", "path", "kind", "text", "page", "heading", "start", "end", "context", "context_start",
+            "context_end"]
 
 
 class Retriever:
@@ -158,9 +161,10 @@ class Retriever:
         out = []
         fulltext = None
         if options.mode == "hybrid":
-            fulltext = _search_pool().submit(self._fulltext, collection, table, query, options.candidates, where)
+            fulltext = _search_pool().submit(self._fulltext, collection, table, query, options.candidates, where,
+                                            options.clean_query)
         if options.mode in ("hybrid", "vector"):
-            embedder = self._embedder or get_embedder(collection.setting("embedder"))
+            embedder = self._embedder or get_embedder(embedder_of(table)[1] or collection.setting("embedder"))
             weight = options.vector_weight
             if options.cjk_vector_weight is not None and not embedder.spec.multilingual and mostly_cjk(query):
                 weight = options.cjk_vector_weight
@@ -174,14 +178,15 @@ class Retriever:
         if fulltext is not None:
             out.append((options.fulltext_weight, fulltext.result()))
         elif options.mode == "fulltext":
-            out.append((options.fulltext_weight, self._fulltext(collection, table, query, options.candidates, where)))
+            out.append((options.fulltext_weight, self._fulltext(collection, table, query, options.candidates, where,
+                                                                      options.clean_query)))
         return out
 
     @staticmethod
     def _vector(collection, table, vector, limit, where) -> list[SearchHit]:
         q = table.search(vector, vector_column_name="vector").distance_type("cosine").select([*_COLUMNS, "_distance"]).limit(limit)
-        if where:
-            q = q.where(where, prefilter=True)
+        # chunks in a language the embedder does not cover have a blank vector: never vector-search them
+        q = q.where(f"embedded AND ({where})" if where else "embedded", prefilter=True)
         hits = []
         for rank, row in enumerate(q.to_list(), start=1):
             hit = _hit(row, collection.name, 1.0 - float(row["_distance"]))
@@ -190,8 +195,8 @@ class Retriever:
         return hits
 
     @staticmethod
-    def _fulltext(collection, table, query, limit, where) -> list[SearchHit]:
-        text = _fts_query(query, str(collection.setting("segmenter")))
+    def _fulltext(collection, table, query, limit, where, clean: bool = True) -> list[SearchHit]:
+        text = _fts_query(clean_query(query) if clean else query, str(collection.setting("segmenter")))
         if not text:
             return []
         q = table.search(text, query_type="fts", fts_columns="fts_text").select([*_COLUMNS, "_score"]).limit(limit)
@@ -219,10 +224,14 @@ def _fts_query(query: str, segmenter: str = DEFAULT_SEGMENTER) -> str:
 
 
 def _hit(row: dict, collection: str, score: float) -> SearchHit:
-    return SearchHit(path=row["path"], text=row["text"], score=score, page=row.get("page"),
+    """A result carries the passage around the matched chunk (``context``, small-to-big) as its text; rows
+    written before there was a context column carry the chunk itself."""
+    context = row.get("context")
+    start, end = (row["context_start"], row["context_end"]) if context else (row.get("start"), row.get("end"))
+    return SearchHit(path=row["path"], text=context or row["text"], score=score, page=row.get("page"),
                      heading=row.get("heading") or None, chunk_id=row["id"], file_id=row["file_id"],
-                     kind=row.get("kind") or "", start=row.get("start") or 0, end=row.get("end") or 0,
-                     collection=collection)
+                     kind=row.get("kind") or "", start=start or 0, end=end or 0,
+                     collection=collection, match=row["text"])
 
 
 def fuse(rankings: list[tuple[float, list[SearchHit]]], limit: int) -> list[SearchHit]:

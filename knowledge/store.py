@@ -41,6 +41,10 @@ class ChunkRow:
     start: int
     end: int
     vector: np.ndarray
+    context: str = ""  # the passage the answer step gets (small-to-big); "" means the chunk itself
+    context_start: int = 0
+    context_end: int = 0
+    embedded: bool = True  # False: the embedder does not cover the chunk's language, full-text only
 
 
 def schema(dim: int) -> pa.Schema:
@@ -56,8 +60,35 @@ def schema(dim: int) -> pa.Schema:
         pa.field("heading", pa.string()),
         pa.field("start", pa.int64()),
         pa.field("end", pa.int64()),
+        pa.field("context", pa.string()),
+        pa.field("context_start", pa.int64()),
+        pa.field("context_end", pa.int64()),
+        pa.field("embedded", pa.bool_()),
         pa.field("vector", pa.list_(pa.float32(), dim)),
     ])
+
+
+# Columns added after the first release, with what rows written before them hold.
+_ADDED_COLUMNS = {
+    "context": "CAST(NULL AS STRING)",
+    "context_start": "CAST(NULL AS BIGINT)",
+    "context_end": "CAST(NULL AS BIGINT)",
+    "embedded": "TRUE",
+}
+
+
+def upgrade(table):
+    """Add the columns a table made by an older version lacks (its rows read as chunk-sized, embedded)."""
+    missing = {name: sql for name, sql in _ADDED_COLUMNS.items() if name not in table.schema.names}
+    if missing:
+        table.add_columns(missing)
+    return table
+
+
+def embedder_of(table) -> tuple[str, str]:
+    """``(embedder id, registry name)`` recorded when the table was made ("" when unknown)."""
+    meta = table.schema.metadata or {}
+    return meta.get(b"embedder_id", b"").decode(), meta.get(b"embedder_name", b"").decode()
 
 
 def _quote(values: Iterable[str]) -> str:
@@ -79,25 +110,25 @@ class ChunkStore:
         names = getattr(result, "tables", result)
         return list(names)
 
-    def open(self, name: str, dim: int, embedder_id: str, *, reset_if_embedder_changed: bool = True):
+    def open(self, name: str, dim: int, embedder_id: str, embedder_name: str = "", *,
+             reset_if_embedder_changed: bool = True):
         """The table, created if missing. A table made by another embedder is recreated empty."""
         if name in self.table_names():
             table = self.db.open_table(name)
-            meta = table.schema.metadata or {}
-            old = meta.get(b"embedder_id", b"").decode()
+            old = embedder_of(table)[0]
             if old == embedder_id and table.schema.field("vector").type.list_size == dim:
-                return table
+                return upgrade(table)
             if not reset_if_embedder_changed:
                 raise KnowledgeError(f"Table {name} was built with {old}, not {embedder_id}.")
             log.info("embedder changed (%s -> %s): rebuilding %s", old, embedder_id, name)
             self.db.drop_table(name)
-        table_schema = schema(dim).with_metadata({"embedder_id": embedder_id})
-        return self.db.create_table(name, schema=table_schema)
+        metadata = {"embedder_id": embedder_id, "embedder_name": embedder_name}
+        return self.db.create_table(name, schema=schema(dim).with_metadata(metadata))
 
     def existing(self, name: str):
         # Opening directly and catching "not found" saves listing every table (~7 ms per search at 100k rows).
         try:
-            return self.db.open_table(name)
+            return upgrade(self.db.open_table(name))
         except ValueError as exc:
             if "not found" in str(exc):
                 return None
@@ -176,6 +207,10 @@ def _to_arrow(rows: list[ChunkRow], table_schema: pa.Schema) -> pa.Table:
         "heading": [r.heading for r in rows],
         "start": [r.start for r in rows],
         "end": [r.end for r in rows],
+        "context": [r.context for r in rows],
+        "context_start": [r.context_start for r in rows],
+        "context_end": [r.context_end for r in rows],
+        "embedded": [r.embedded for r in rows],
     }
     arrays = [pa.array(columns[f.name], type=f.type) for f in table_schema if f.name != "vector"]
     arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vectors, type=pa.float32()), dim))

@@ -13,10 +13,12 @@ import logging
 import re
 import threading
 
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
+from knowledge.textunits import CJK_RUN as _CJK_RUN
+from knowledge.textunits import mostly_cjk  # noqa: F401  (re-exported: callers search with it)
+
 _JIEBA_LOCK = threading.Lock()
 _jieba = None
-SEGMENTERS = ("jieba", "bigram")
+SEGMENTERS = ("jieba", "bigram", "unigram+bigram")
 DEFAULT_SEGMENTER = "bigram"  # measured: benchmarks/eval_retrieval.py (README); jieba stays selectable per collection
 
 
@@ -42,9 +44,16 @@ def _words(run: str) -> list[str]:
     return [w for w in _get_jieba().cut_for_search(run) if w.strip()]
 
 
+def _chars_and_bigrams(run: str) -> list[str]:
+    return [*run, *_bigrams(run)] if len(run) > 1 else [run]
+
+
+_SPLITTERS = {"jieba": _words, "bigram": _bigrams, "unigram+bigram": _chars_and_bigrams}
+
+
 def segment(text: str, mode: str = DEFAULT_SEGMENTER) -> str:
-    """``text`` with each CJK run replaced by space-separated words or bigrams."""
-    split = _words if mode == "jieba" else _bigrams
+    """``text`` with each CJK run replaced by space-separated words, bigrams, or characters and bigrams."""
+    split = _SPLITTERS.get(mode, _bigrams)
 
     def replace(match: re.Match) -> str:
         return " " + " ".join(split(match.group(0))) + " "
@@ -52,11 +61,21 @@ def segment(text: str, mode: str = DEFAULT_SEGMENTER) -> str:
     return _CJK_RUN.sub(replace, text)
 
 
-_LATIN = re.compile(r"[A-Za-z]")
+# Words that say how a question is asked, not what it is about. In a bigram index they add pairs such as
+# 请问/问我/我想 that match every chatty passage (measured: benchmarks/eval_retrieval.py, README).
+# Longest first, so 我们家 goes before 我们 and 我.
+_FILLERS = sorted(["请问", "想问一下", "想问问", "问一下", "我想问", "想知道", "请教", "麻烦", "谢谢", "你好", "您好", "一下", "到底", "究竟", "怎么办", "怎么样", "怎么", "怎样", "如何", "什么", "为什么", "为啥", "咋办", "咋", "啥", "哪些", "哪里", "哪个", "多少", "是不是", "有没有", "能不能", "可不可以", "可以吗", "行不行", "会不会", "要不要", "应该", "我们家", "我们", "我家", "我的", "我", "你们", "你", "您", "他们", "他", "她", "它", "自己", "这个", "那个", "这样", "那样", "现在", "已经", "还是", "就是", "但是", "因为", "所以", "如果", "吗", "呢", "啊", "吧", "呀", "嘛", "哦", "呗", "了", "的", "着", "被", "把", "和", "跟", "也", "都", "又", "就", "很", "太", "挺", "啦"], key=len, reverse=True)
+_FILLER = re.compile("|".join(map(re.escape, _FILLERS)))
 
 
-def mostly_cjk(text: str) -> bool:
-    """True for a query written in Chinese/Japanese/Korean, even with a code or name in Latin letters in it
-    ("清风 A7 F2"), and False for an English sentence that quotes a Chinese name ("opening hours of 故宫")."""
-    cjk = sum(len(run) for run in _CJK_RUN.findall(text))
-    return cjk > 0 and cjk * 3 >= len(_LATIN.findall(text))
+def clean_query(query: str) -> str:
+    """``query`` with the question words and fillers of colloquial Chinese replaced by spaces.
+
+    Only CJK runs are touched (English stop words are the full-text index's business). A query that is
+    nothing but fillers is returned unchanged rather than emptied.
+    """
+    def strip(match: re.Match) -> str:
+        return " " + _FILLER.sub(" ", match.group(0)) + " "
+
+    cleaned = " ".join(_CJK_RUN.sub(strip, query).split())
+    return cleaned if cleaned.strip() else query

@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_presets_parser(sub)
     _add_collections_parser(sub)
     _add_index_and_search_parsers(sub)
+    _add_embedders_parser(sub)
     add_lora_parser(sub)
     _add_gpu_parser(sub)
     add_doctor_parser(sub)
@@ -147,6 +148,10 @@ def _add_collections_parser(sub) -> None:
     ccreate.add_argument("paths", nargs="+")
     ccreate.add_argument("--exclude", action="append", help="gitignore-style pattern to leave out (repeatable)")
     ccreate.add_argument("--max-mb", type=float, help="skip files larger than this (default 50)")
+    _add_index_settings(ccreate)
+    cset = csub.add_parser("set", help="change how a collection is indexed (takes effect at the next `nook index`)")
+    cset.add_argument("name")
+    _add_index_settings(cset)
     clist = csub.add_parser("list")
     clist.add_argument("--json", action="store_true")
     cstatus = csub.add_parser("status", help="counts, and every skipped or failed file with its reason")
@@ -154,6 +159,28 @@ def _add_collections_parser(sub) -> None:
     cstatus.add_argument("--json", action="store_true")
     cremove = csub.add_parser("remove", help="forget a collection and its index (files are untouched)")
     cremove.add_argument("name")
+
+
+def _add_index_settings(parser) -> None:
+    parser.add_argument("--embedder", help="embedding model (`nook embedders` lists them); changing it re-embeds "
+                                           "in the background while the old index keeps answering")
+    parser.add_argument("--chunk-size", type=int, help="characters of Chinese (words of other scripts count 2) "
+                                                       "per matched chunk (default 300)")
+    parser.add_argument("--context-size", type=int, help="same units: the passage around a match given to the "
+                                                         "answer (default 500)")
+    parser.add_argument("--segmenter", choices=["bigram", "unigram+bigram", "jieba"],
+                        help="how Chinese is split for full-text search")
+
+
+def _add_embedders_parser(sub) -> None:
+    """`nook embedders [list|download NAME]`."""
+    emb = sub.add_parser("embedders", help="embedding models: the bundled one and multilingual ones to download")
+    esub = emb.add_subparsers(dest="embedders_action")
+    elist = esub.add_parser("list")
+    elist.add_argument("--json", action="store_true")
+    eget = esub.add_parser("download", help="download a multilingual embedding model from the Hub or a mirror")
+    eget.add_argument("name")
+    eget.add_argument("--endpoint", help="Hub mirror, e.g. https://hf-mirror.com (default: HF_ENDPOINT or the Hub)")
 
 
 def _add_index_and_search_parsers(sub) -> None:
@@ -223,6 +250,10 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
         from desktop_app.cli.knowledge import run_collections
 
         return run_collections(args)
+    if command == "embedders":
+        from desktop_app.cli.knowledge import run_embedders
+
+        return run_embedders(args)
     if command == "index":
         from desktop_app.cli.knowledge import run_index
 

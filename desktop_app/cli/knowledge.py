@@ -31,9 +31,16 @@ def _collections_action(library: Library, args) -> int:
             settings["exclude"] = args.exclude
         if args.max_mb:
             settings["max_bytes"] = int(args.max_mb * 1024 * 1024)
-        collection = library.create(args.name, args.paths, **settings)
+        collection = library.create(args.name, args.paths, **settings, **_index_settings(args))
         print(f"Created {collection.name} with {len(collection.roots)} folder(s); index it with "
               f"`nook index {collection.name}`.")
+    elif action == "set":
+        changes = _index_settings(args)
+        if not changes:
+            raise KnowledgeError("Nothing to change: give --embedder, --chunk-size, --context-size or --segmenter.")
+        collection = library.catalog.update(args.name, **changes)
+        print(f"{collection.name}: {', '.join(f'{k} = {v}' for k, v in changes.items())}; "
+              f"`nook index {collection.name}` applies it (searches keep using the current index meanwhile).")
     elif action == "list":
         _list(library, args)
     elif action == "status":
@@ -41,6 +48,42 @@ def _collections_action(library: Library, args) -> int:
     elif action == "remove":
         collection = library.remove(args.name)
         print(f"Removed {collection.name} (your files are untouched).")
+    return 0
+
+
+def _index_settings(args) -> dict:
+    """The index settings given on the command line, checked (an embedder must exist)."""
+    changes = {key: getattr(args, key) for key in ("embedder", "chunk_size", "context_size", "segmenter")
+               if getattr(args, key, None) is not None}
+    if "embedder" in changes:
+        from knowledge.embeddings import available_embedders
+
+        if changes["embedder"] not in available_embedders():
+            raise KnowledgeError(f"No embedding model called {changes['embedder']!r}; "
+                                 f"choose one of {', '.join(available_embedders())} (`nook embedders`).")
+    return changes
+
+
+def run_embedders(args: argparse.Namespace) -> int:
+    from knowledge.embedder_hub import HUB_EMBEDDERS, download_embedder, hub_embedder
+
+    if args.embedders_action == "download":
+        entry = hub_embedder(args.name)
+        print(f"Downloading {entry.name} ({entry.size_mb} MB) from {entry.repo_id} …", file=sys.stderr)
+        folder = download_embedder(args.name, endpoint=args.endpoint)
+        print(f"{entry.name} is ready in {folder}; use it with "
+              f"`nook collections set NAME --embedder {entry.name}` then `nook index NAME`.")
+        return 0
+    rows = [{"name": "minilm", "languages": "English", "installed": True, "size_mb": 22, "source": "bundled",
+             "note": "the offline default; Chinese text is searched by full text only"}]
+    rows += [{"name": e.name, "languages": "multilingual (Chinese included)", "installed": e.installed(),
+              "size_mb": e.size_mb, "source": e.repo_id, "note": e.note} for e in HUB_EMBEDDERS.values()]
+    if getattr(args, "json", False):
+        print_json(rows)
+        return 0
+    for row in rows:
+        state = "installed" if row["installed"] else f"download {row['size_mb']} MB"
+        print(f"{row['name']:24} {row['languages']:32} {state:18} {row['note']}")
     return 0
 
 
@@ -66,6 +109,7 @@ def _status(library: Library, args) -> int:
     warned = [r for r in files.values() if r.warnings]
     if args.json:
         print_json({"name": collection.name, "roots": [str(r) for r in collection.roots], "counts": counts,
+                    "index": library.index_details(collection),
                     "indexed_at": collection.indexed_at,
                     "problems": [{"path": r.path, "status": r.status, "reason": r.reason} for r in problems],
                     "warnings": [{"path": r.path, "warnings": r.warnings} for r in warned]})
@@ -73,6 +117,7 @@ def _status(library: Library, args) -> int:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(collection.indexed_at)) if collection.indexed_at else "never"
     print(f"{collection.name}: {counts.get('indexed', 0)} files indexed, {counts['chunks']} chunks, "
           f"{counts.get('skipped', 0)} skipped, {counts.get('failed', 0)} failed; last indexed {when}")
+    _print_index_details(library.index_details(collection))
     for root in collection.roots:
         print(f"  folder: {root}")
     for record in sorted(problems, key=lambda r: r.path):
@@ -81,6 +126,18 @@ def _status(library: Library, args) -> int:
         for warning in record.warnings:
             print(f"  warning  {record.path}: {warning}")
     return 0
+
+
+def _print_index_details(details: dict) -> None:
+    print(f"  embedder: {details['searching_with'] or details['embedder']}")
+    if details["fulltext_only"]:
+        print(f"  full-text only: {details['fulltext_only']} of {details['chunks']} chunks are in a language the "
+              f"embedder does not cover (Chinese/Japanese/Korean with an English-only model), so they were not "
+              f"embedded and are found by their words; for meaning search too, `nook embedders download "
+              f"multilingual-e5-small` and `nook collections set NAME --embedder multilingual-e5-small`")
+    if details["rebuilding"] or details["embedder"] != (details["searching_with"] or details["embedder"]):
+        print(f"  re-embedding with {details['embedder']} is not finished: searches use the {details['searching_with']}"
+              f" index until `nook index` completes")
 
 
 def _bar(p: IndexProgress) -> str:

@@ -136,7 +136,8 @@ def test_a_new_embedder_re_embeds_everything(setup):
     indexer.index("docs")
     from knowledge.embeddings import _bundled_minilm
 
-    register_embedder("minilm-cls", lambda: EmbedderSpec(**{**_bundled_minilm().__dict__, "pooling": "cls"}))
+    register_embedder("minilm-cls", lambda: EmbedderSpec(**{**_bundled_minilm().__dict__, "pooling": "cls"}),
+                      replace=True)
     catalog.update("docs", embedder="minilm-cls")
     summary = Indexer(catalog, store).index("docs")
     assert summary.added + summary.updated == 5 and summary.unchanged == 0
@@ -145,7 +146,7 @@ def test_a_new_embedder_re_embeds_everything(setup):
     consistency(catalog, store, "docs")
 
 
-@pytest.mark.parametrize("change", [{"chunk_tokens": 64}, {"segmenter": "jieba"}])
+@pytest.mark.parametrize("change", [{"chunk_size": 64}, {"segmenter": "jieba"}])
 def test_changed_chunking_or_segmenter_re_indexes(setup, change):
     catalog, store, indexer, _ = setup
     first = indexer.index("docs")
