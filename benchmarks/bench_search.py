@@ -19,7 +19,7 @@ ANN: build time and recall@10 against an exact scan (numpy over the same vectors
 IVF_SQ and IVF_PQ with the store's partition count, and vector-search latency with each index vs the
 exact scan (the baseline, same run).
 
-Usage: python -m benchmarks.bench_search [--rows 100000] [--passages 2000] [--ann flat,sq,pq] [--quick]
+Usage: python -m benchmarks.bench_search [--rows 100000|20000] [--passages 2000] [--ann flat,sq,pq] [--quick]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 
 from benchmarks.common import en_paragraph, scratch_home, zh_paragraph
-from benchmarks.eval_retrieval import build_corpus, load_questions
+from benchmarks.eval_retrieval import SETS, build_corpus, load_questions
 
 NOISE = 0.025  # per dimension; |noise| ~ 0.49, so a copy has cosine ~0.9 to its passage
 ANN_TYPES = {"flat": "IVF_FLAT", "sq": "IVF_SQ", "pq": "IVF_PQ"}
@@ -69,8 +69,8 @@ def passages(work: Path, count: int, count_tokens) -> list[str]:
     from knowledge.parsing import parse_file
 
     out = []
-    for path in build_corpus(work / "corpus"):
-        out += [c.text for c in chunk_document(parse_file(path), count_tokens, max_tokens=200, overlap_tokens=32)]
+    for path in build_corpus(SETS["eval"] / "docs", work / "corpus"):
+        out += [c.text for c in chunk_document(parse_file(path), count_tokens, max_tokens=300, overlap_tokens=40)]
     rng = random.Random(11)
     while len(out) < count:
         out.append(zh_paragraph(rng, rng.randint(3, 8)) if len(out) % 3 == 2 else en_paragraph(rng, rng.randint(3, 8)))
@@ -111,7 +111,10 @@ def run(args, work: Path) -> int:
     from knowledge.textsearch import segment
 
     embedder = get_embedder()
-    texts = passages(work, args.passages, embedder.count_tokens)
+    from knowledge.indexer import ChunkMeasure
+    from knowledge.textunits import mostly_cjk
+
+    texts = passages(work, args.passages, ChunkMeasure(embedder, 300))
     started = time.perf_counter()
     base = embedder.embed_passages(texts)
     embed_s = time.perf_counter() - started
@@ -147,6 +150,10 @@ def run(args, work: Path) -> int:
             "heading": [""] * (hi - lo),
             "start": [0] * (hi - lo),
             "end": [len(t) for t in row_texts],
+            "context": row_texts,
+            "context_start": [0] * (hi - lo),
+            "context_end": [len(t) for t in row_texts],
+            "embedded": [not mostly_cjk(t) for t in row_texts],  # as the indexer does with an English-only model
         }
         table_schema = table.schema
         arrays = [pa.array(columns[f.name], type=f.type) for f in schema(embedder.dim) if f.name != "vector"]
@@ -165,7 +172,7 @@ def run(args, work: Path) -> int:
     if args.rows < ANN_MIN_ROWS:
         print(f"(below ANN_MIN_ROWS={ANN_MIN_ROWS}: the store keeps an exact scan; ANN figures use an index built here)")
 
-    questions = load_questions()
+    questions = load_questions(SETS["eval"])
     queries = [q.query for q in questions][: args.queries]
     started = time.perf_counter()
     qvecs = np.stack([embedder.embed_query(q) for q in queries])
@@ -211,7 +218,7 @@ def run(args, work: Path) -> int:
             started = time.perf_counter()
             retriever.search("bench", q, options)
             ms.append((time.perf_counter() - started) * 1000)
-        target = f"  (target p95 < 50 ms: {'met' if pct(ms, 95) < 50 else 'NOT met'})" if mode == "hybrid" else ""
+        target = f"  (target p95 < 100 ms: {'met' if pct(ms, 95) < 100 else 'NOT met'})" if mode == "hybrid" else ""
         print(f"  {mode:8} p50 {pct(ms, 50):6.1f} ms  p95 {pct(ms, 95):6.1f} ms{target}")
     print("  hybrid + rerank: not measured - no cross-encoder reranker model is available offline on this machine")
     if args.profile:

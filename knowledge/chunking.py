@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from knowledge.parsing.document import ParsedDocument
 from knowledge.structure import ARTICLE, LIST_ITEM
@@ -63,6 +63,7 @@ class Chunk:
     ordinal: int
     tokens: int = 0
     sections: tuple[int, int] = (0, 0)  # first and last section (heading or numbered article) it touches
+    home: tuple[int, int] = (0, 0)  # the span of those sections: how far its context may grow
 
 
 @dataclass(slots=True)
@@ -90,8 +91,13 @@ def chunk_document(
     if not 0 <= overlap_tokens < max_tokens:
         raise ValueError("overlap_tokens must be at least 0 and less than max_tokens")
     text = doc.full_text()
-    pieces = _Splitter(text, count_tokens, max_tokens).document_pieces(doc)
-    return _Packer(text, count_tokens, max_tokens, overlap_tokens).pack(pieces)
+    pieces = list(_Splitter(text, count_tokens, max_tokens).document_pieces(doc))
+    chunks = _Packer(text, count_tokens, max_tokens, overlap_tokens).pack(iter(pieces))
+    spans: dict[int, tuple[int, int]] = {}
+    for piece in pieces:
+        start, end = spans.get(piece.section, (piece.start, piece.end))
+        spans[piece.section] = (min(start, piece.start), max(end, piece.end))
+    return [replace(c, home=(spans[c.sections[0]][0], spans[c.sections[1]][1])) for c in chunks]
 
 
 class _Splitter:
@@ -355,32 +361,29 @@ class _Packer:
 
 
 def context_spans(chunks: list[Chunk], measure: TokenCounter, text: str, limit: int) -> list[tuple[int, int]]:
-    """For each chunk, the span of text to hand to the answer step: the chunk grown into its neighbours
-    within the same section (article, heading) and page, alternately after and before, while the span
-    measures at most ``limit``. Small chunks are matched precisely; the answer gets the surroundings.
+    """For each chunk, the span of text to hand to the answer step: the chunk grown by its neighbours,
+    alternately after and before, clipped to the sections it touches (its article, its heading's section)
+    and its page, while the span measures at most ``limit``. Small chunks are matched precisely; the answer
+    gets their surroundings.
     """
     spans = []
     for index, chunk in enumerate(chunks):
         low = high = index
         start, end = chunk.start, chunk.end
+        home_start, home_end = chunk.home if chunk.home != (0, 0) else (chunk.start, chunk.end)
         grew = True
         while grew:
             grew = False
-            if high + 1 < len(chunks) and _continues(chunks[high], chunks[high + 1]) \
-                    and measure(text[start:chunks[high + 1].end]) <= limit:
-                high += 1
-                end, grew = chunks[high].end, True
-            if low > 0 and _continues(chunks[low - 1], chunks[low]) \
-                    and measure(text[chunks[low - 1].start:end]) <= limit:
-                low -= 1
-                start, grew = chunks[low].start, True
-        spans.append((start, end))
+            if high + 1 < len(chunks) and chunks[high + 1].page == chunk.page and end < home_end:
+                candidate = min(chunks[high + 1].end, home_end)
+                if measure(text[start:candidate]) <= limit:
+                    high, end, grew = high + 1, candidate, True
+            if low > 0 and chunks[low - 1].page == chunk.page and start > home_start:
+                candidate = max(chunks[low - 1].start, home_start)
+                if measure(text[candidate:end]) <= limit:
+                    low, start, grew = low - 1, candidate, True
+        spans.append(_trim(text, start, end))
     return spans
-
-
-def _continues(before: Chunk, after: Chunk) -> bool:
-    """Whether ``after`` carries on the section ``before`` ends in (same page, no new heading or article)."""
-    return before.page == after.page and after.sections[0] == before.sections[1]
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
