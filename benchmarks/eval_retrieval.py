@@ -327,13 +327,18 @@ def _evaluate_config(set_name, name, config, corpus, questions, catalog, indexer
     summary = indexer.index(name)
     if summary.failed:
         raise SystemExit(f"error: {name}: failed {summary.failed}")
-    print(f"  indexed {label}: {summary.chunks_written} chunks ({summary.chunks_fulltext_only} full-text only) "
+    print(f"  indexed {label}: {summary.chunks_written} chunks ({getattr(summary, 'chunks_fulltext_only', 0)} "
+          f"full-text only) "
           f"in {time.perf_counter() - started:.1f} s", flush=True)
     shipped = SearchOptions(k=10)
     plan = [("shipped (hybrid)", shipped)]
     if not quick:
         plan += [("fulltext", replace(shipped, mode="fulltext")), ("vector", replace(shipped, mode="vector")),
                  ("no query cleanup", replace(shipped, clean_query=False)),
+                 ("no register terms", replace(shipped, register_weight=0.0)),
+                 ("register terms x0.3", replace(shipped, register_weight=0.3)),
+                 ("+ feedback x0.15", replace(shipped, feedback_weight=0.15)),
+                 ("+ feedback x0.3", replace(shipped, feedback_weight=0.3)),
                  ("no dedupe", replace(shipped, dedupe=False))]
     rows = []
     for row_label, options in plan:

@@ -70,9 +70,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "exclude": [],
     "max_bytes": 50 * 1024 * 1024,
     # Sizes in knowledge.textunits units: one per CJK character, two per word of other scripts.
-    "chunk_size": 300,  # the small unit that is matched (300 Chinese characters or 150 English words)
-    "chunk_overlap": 40,
-    "context_size": 500,  # the passage around a match that the answer step gets (small-to-big)
+    "chunk_size": 200,  # the small unit that is matched (200 Chinese characters or 100 English words)
+    "chunk_overlap": 30,
+    "context_size": 700,  # the passage around a match that the answer step gets (small-to-big)
+    "context_scope": "heading",  # how far that passage may reach: "heading" (its section) or "article"
     "embedder": "minilm",
     "include_hidden": False,
     "segmenter": DEFAULT_SEGMENTER,  # how CJK text is split for the full-text index: "jieba" or "bigram"
@@ -92,6 +93,9 @@ def _check_settings(settings: dict[str, Any]) -> None:
                              f"settings are {', '.join(DEFAULT_SETTINGS)}.")
     if "segmenter" in settings and settings["segmenter"] not in SEGMENTERS:
         raise KnowledgeError(f"Unknown segmenter {settings['segmenter']!r}; use one of {', '.join(SEGMENTERS)}.")
+    if settings.get("context_scope", "heading") not in ("heading", "article"):
+        raise KnowledgeError("context_scope is 'heading' (the passage may reach neighbouring articles of the "
+                             "same section) or 'article'.")
 
 
 @dataclass

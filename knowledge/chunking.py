@@ -64,6 +64,7 @@ class Chunk:
     tokens: int = 0
     sections: tuple[int, int] = (0, 0)  # first and last section (heading or numbered article) it touches
     home: tuple[int, int] = (0, 0)  # the span of those sections: how far its context may grow
+    chapter_home: tuple[int, int] = (0, 0)  # the span of the heading sections it touches (articles included)
 
 
 @dataclass(slots=True)
@@ -76,6 +77,7 @@ class _Piece:
     section: int
     trail: tuple[str, ...]
     heading: bool = False
+    chapter: int = 0  # counts headings only (``section`` counts numbered articles too)
 
 
 def chunk_document(
@@ -93,11 +95,21 @@ def chunk_document(
     text = doc.full_text()
     pieces = list(_Splitter(text, count_tokens, max_tokens).document_pieces(doc))
     chunks = _Packer(text, count_tokens, max_tokens, overlap_tokens).pack(iter(pieces))
+    spans = _extents(pieces, lambda p: p.section)
+    chapters = _extents(pieces, lambda p: p.chapter)
+    first_chapter = {p.section: p.chapter for p in reversed(pieces)}
+    last_chapter = {p.section: p.chapter for p in pieces}
+    return [replace(c, home=(spans[c.sections[0]][0], spans[c.sections[1]][1]),
+                    chapter_home=(chapters[first_chapter[c.sections[0]]][0], chapters[last_chapter[c.sections[1]]][1]))
+            for c in chunks]
+
+
+def _extents(pieces: list[_Piece], key: Callable[[_Piece], int]) -> dict[int, tuple[int, int]]:
     spans: dict[int, tuple[int, int]] = {}
     for piece in pieces:
-        start, end = spans.get(piece.section, (piece.start, piece.end))
-        spans[piece.section] = (min(start, piece.start), max(end, piece.end))
-    return [replace(c, home=(spans[c.sections[0]][0], spans[c.sections[1]][1])) for c in chunks]
+        start, end = spans.get(key(piece), (piece.start, piece.end))
+        spans[key(piece)] = (min(start, piece.start), max(end, piece.end))
+    return spans
 
 
 class _Splitter:
@@ -111,7 +123,7 @@ class _Splitter:
 
     def document_pieces(self, doc: ParsedDocument) -> Iterator[_Piece]:
         trail: list[tuple[int, str]] = []
-        section = 0
+        section = chapter = 0
         for block, (start, end) in zip(doc.blocks, doc.block_spans(), strict=True):
             if block.kind == "heading":
                 level = block.level if block.level is not None else 1
@@ -119,6 +131,7 @@ class _Splitter:
                     trail.pop()
                 trail.append((level, " ".join(block.text.split())[:200]))
                 section += 1
+                chapter += 1
                 rank = FORCED
             elif ARTICLE.match(block.text):
                 section += 1  # no overlap reaches back into the previous article
@@ -138,6 +151,7 @@ class _Splitter:
                     section,
                     names,
                     block.kind == "heading",
+                    chapter,
                 )
 
     def split(self, start: int, end: int, rank: int, code: bool) -> Iterator[tuple[int, int, int, int]]:
@@ -360,17 +374,23 @@ class _Packer:
         return None
 
 
-def context_spans(chunks: list[Chunk], measure: TokenCounter, text: str, limit: int) -> list[tuple[int, int]]:
+CONTEXT_SCOPES = ("heading", "article")
+
+
+def context_spans(chunks: list[Chunk], measure: TokenCounter, text: str, limit: int,
+                  scope: str = "heading") -> list[tuple[int, int]]:
     """For each chunk, the span of text to hand to the answer step: the chunk grown by its neighbours,
-    alternately after and before, clipped to the sections it touches (its article, its heading's section)
-    and its page, while the span measures at most ``limit``. Small chunks are matched precisely; the answer
-    gets their surroundings.
+    alternately after and before, clipped to its page and to its ``scope`` — the heading's section it is
+    in ("heading": neighbouring articles of the same chapter included) or the numbered articles it touches
+    ("article") — while the span measures at most ``limit``. Small chunks are matched precisely; the
+    answer gets their surroundings.
     """
     spans = []
     for index, chunk in enumerate(chunks):
         low = high = index
         start, end = chunk.start, chunk.end
-        home_start, home_end = chunk.home if chunk.home != (0, 0) else (chunk.start, chunk.end)
+        home = chunk.chapter_home if scope == "heading" else chunk.home
+        home_start, home_end = home if home != (0, 0) else (chunk.start, chunk.end)
         grew = True
         while grew:
             grew = False

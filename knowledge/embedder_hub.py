@@ -49,7 +49,7 @@ class HubEmbedder:
         if not self.installed():
             raise KnowledgeError(
                 f"The embedding model {self.name} is not downloaded yet ({self.size_mb} MB from {self.repo_id}); "
-                f"run `nook embedders download {self.name}` or pick it in the Documents page's settings.")
+                f"run `nook embedders download {self.name}`.")
         return EmbedderSpec(name=self.name, model_path=self.folder() / self.model_file,
                             tokenizer_path=self.folder() / self.tokenizer_file, dim=self.dim,
                             max_tokens=self.max_tokens, pooling=self.pooling, query_prefix=self.query_prefix,

@@ -8,8 +8,8 @@ reached from here) serving real ONNX files.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -33,6 +33,7 @@ pytestmark = pytest.mark.slow
 
 _NUMBERS = "一二三四五六七八九十"
 _ARTICLE = re.compile("第[一二三四五六七八九十]+条")
+_CHAPTER = re.compile("第[一二三四五六七八九十]+章")
 _TOPICS = [("婚假", "员工本人结婚的，可享受婚假", "天"), ("丧假", "直系亲属去世的，员工可享受丧假", "天"),
            ("产假", "女员工生育的，享受产假", "天"), ("护理假", "男员工在配偶生育期间享受护理假", "天"),
            ("病假", "员工因病需要休息的，病假工资按基本工资的百分之", "发放"),
@@ -77,19 +78,23 @@ def test_query_cleanup_drops_fillers_and_keeps_the_subject():
     assert segment("结婚假", "unigram+bigram").split() == ["结", "婚", "假", "结婚", "婚假"]
 
 
-def test_chunks_are_sized_in_characters_and_contexts_stay_inside_their_article(tmp_path):
+def test_chunks_are_sized_in_characters_and_contexts_stay_inside_their_scope(tmp_path):
     doc = parse_file(write_handbook(tmp_path / "handbook.md"))
     text = doc.full_text()
     chunks = chunk_document(doc, units, max_tokens=60, overlap_tokens=10)
     assert all(units(c.text) <= 60 for c in chunks)
-    spans = context_spans(chunks, units, text, 200)
-    grown = 0
-    for chunk, (start, end) in zip(chunks, spans, strict=True):
-        assert start <= chunk.start and chunk.end <= end and units(text[start:end]) <= 200
-        starts_in_chunk = len(_ARTICLE.findall(chunk.text))
-        assert len(_ARTICLE.findall(text[start:end])) <= max(1, starts_in_chunk)  # growing never adds an article
-        grown += (end - start) > (chunk.end - chunk.start)
-    assert grown > len(chunks) // 2  # most small chunks hand the answer their surroundings
+    for scope in ("article", "heading"):
+        spans = context_spans(chunks, units, text, 200, scope)
+        grown = 0
+        for chunk, (start, end) in zip(chunks, spans, strict=True):
+            passage = text[start:end]
+            assert start <= chunk.start and chunk.end <= end and units(passage) <= 200
+            if scope == "article":  # growing never adds another article
+                assert len(_ARTICLE.findall(passage)) <= max(1, len(_ARTICLE.findall(chunk.text)))
+            else:  # neighbouring articles, but never another chapter
+                assert len(_CHAPTER.findall(passage)) <= max(1, len(_CHAPTER.findall(chunk.text)))
+            grown += (end - start) > (chunk.end - chunk.start)
+        assert grown > len(chunks) // 2  # most small chunks hand the answer their surroundings
 
 
 @pytest.fixture
@@ -104,7 +109,8 @@ def handbook(tmp_path):
 def test_chinese_chunks_are_full_text_only_with_an_english_embedder(handbook):
     library = Library()
     try:
-        library.create("hb", [handbook], chunk_size=40, context_size=240)  # articles are ~100 characters
+        # articles are ~100 characters: a chunk holds part of one, its passage the whole article
+        library.create("hb", [handbook], chunk_size=40, context_size=240, context_scope="article")
         summary = library.index("hb")
         details = library.index_details(library.get("hb"))
         assert summary.chunks_fulltext_only > 0 and details["fulltext_only"] == summary.chunks_fulltext_only

@@ -37,7 +37,8 @@ def _check_invariants(doc: ParsedDocument, chunks: list[Chunk], max_tokens: int)
 def test_small_blocks_are_packed_into_one_chunk() -> None:
     doc = _doc(Block("First paragraph."), Block("- an item", "list_item"), Block("Last one."))
     (chunk,) = chunk_document(doc, count_tokens, max_tokens=50)
-    assert chunk == Chunk("First paragraph.\n\n- an item\n\nLast one.", None, (), 0, 38, 0, 9)
+    assert chunk == Chunk("First paragraph.\n\n- an item\n\nLast one.", None, (), 0, 38, 0, 9, sections=(0, 0),
+                          home=(0, 38), chapter_home=(0, 38))
 
 
 def test_headings_start_chunks_and_build_the_trail() -> None:
