@@ -250,6 +250,34 @@ def print_rows(rows: list[Row], questions_by_set: dict[str, list[Question]]) -> 
                   f"{ratio:6.2f} | {np.mean([row.chars[q.id] for q in subset]):8.0f}")
 
 
+def rewrite_rows(retriever, set_name: str, name: str, questions: list[Question], corpus: Path,
+                 modes: list[str]) -> list[Row]:
+    """Query rewriting by the bundled SmolLM2 (greedy), searched through ``Retriever.search_queries``."""
+    from engine.host import ModelHost
+    from engine.models.bundled import DEFAULT_CHAT_MODEL, find_bundled
+    from engine.params import LoadOptions
+    from knowledge.retrieval import SearchOptions
+    from knowledge.rewrite import QueryRewriter, host_generate
+
+    host = ModelHost()
+    host.load(find_bundled(DEFAULT_CHAT_MODEL).path, LoadOptions(n_ctx=2048)).result()
+    rows = []
+    try:
+        for mode in modes:
+            rewriter = QueryRewriter(host_generate(host), mode)
+
+            def search(query: str, rewriter=rewriter) -> list[tuple[str, str]]:
+                queries = [(r.text, r.weight) for r in rewriter.queries(query)]
+                return [(h.path, h.text) for h in retriever.search_queries(name, queries, SearchOptions(k=10))]
+
+            started = time.perf_counter()
+            rows.append(measure(set_name, "defaults", f"shipped + rewrite {mode}", questions, corpus, search))
+            print(f"  rewrite {mode}: {(time.perf_counter() - started) / len(questions):.2f} s a question", flush=True)
+    finally:
+        host.close()
+    return rows
+
+
 # --------------------------------------------------------------------------- main
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -258,6 +286,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--setting", action="append", default=[], metavar="KEY=V1,V2",
                         help="index with these collection settings (each combination indexed once)")
     parser.add_argument("--json", type=Path, help="also write every rank to this file")
+    parser.add_argument("--rewrite", default="", metavar="MODES",
+                        help="also rewrite each question with the bundled chat model (comma-separated: multi, hyde) "
+                             "and search all the queries (shipped options, first index configuration)")
     args = parser.parse_args(argv)
     if args.quick:
         args.sets = "eval"
@@ -310,6 +341,9 @@ def _evaluate(args, names: list[str], work: Path) -> int:
         for number, config in enumerate(_configs(args.setting)):
             rows += _evaluate_config(set_name, f"{set_name}-{number}", config, corpus, questions, catalog, indexer,
                                      retriever, quick=args.quick)
+        if args.rewrite:
+            rows += rewrite_rows(retriever, set_name, f"{set_name}-0", questions, corpus,
+                                 [m for m in args.rewrite.split(",") if m])
     print()
     print_rows(rows, questions_by_set)
     print(RERANK_NOTE)

@@ -43,6 +43,7 @@ def test_bench_index_quick(data_home):
     assert re.search(r"^end to end     :\s+\d+\.\d passages/s", out, re.M)
     assert re.search(r"^RATIO end-to-end / embedding-only: \d+\.\d\d", out, re.M)
     assert re.search(r"^REINDEX unchanged 200 files .*: \d+\.\d\d s", out, re.M)
+    assert re.search(r"^CHINESE-ONLY folder, 60 files .* x\d+\.\d faster", out, re.M)
 
 
 def test_bench_search_quick(data_home):
