@@ -10,6 +10,7 @@ uses as many threads as there are physical cores (more makes it slower).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -173,16 +174,24 @@ def register_embedder(name: str, factory: Callable[[], EmbedderSpec], *, replace
     _CACHE.pop(name, None)
 
 
-def available_embedders() -> list[str]:
-    import knowledge.embedder_hub  # noqa: F401  (registers the downloadable models)
+# Modules that register more embedders, imported on first need (by name: they import this module).
+MORE_EMBEDDERS = ("knowledge.embedder_hub",)
 
+
+def _load_more_embedders() -> None:
+    for module in MORE_EMBEDDERS:
+        importlib.import_module(module)
+
+
+def available_embedders() -> list[str]:
+    _load_more_embedders()
     return sorted(_REGISTRY)
 
 
 def get_embedder(name: str = DEFAULT_EMBEDDER) -> OnnxEmbedder:
     """A shared, loaded embedder (loading takes ~0.2 s, so it is done once per process)."""
     if name not in _REGISTRY:
-        import knowledge.embedder_hub  # noqa: F401  (registers the downloadable models)
+        _load_more_embedders()
     with _CACHE_LOCK:
         if name not in _CACHE:
             try:
