@@ -126,6 +126,19 @@ class ModelHost:
 
     def chat(self, messages: list[Message], params: SamplingParams, busy: bool | None = None) -> ReplyStream:
         """Stream a reply. ``busy``: whether the app is indexing (None: ask ``engine.activity``)."""
+        return self._reply(lambda backend, stop: backend.chat(messages, params, should_stop=stop), busy)
+
+    def complete(self, prompt: str, params: SamplingParams, busy: bool | None = None) -> ReplyStream:
+        """Stream a plain-text continuation of ``prompt`` (no chat template; runtimes that have ``complete``)."""
+
+        def events(backend: ChatBackend, stop):
+            if not hasattr(backend, "complete"):
+                raise InglenookError(f"The {backend.name} runtime only chats; it cannot continue a plain prompt.")
+            return backend.complete(prompt, params, should_stop=stop)
+
+        return self._reply(events, busy)
+
+    def _reply(self, make_events: Callable[..., Any], busy: bool | None) -> ReplyStream:
         busy = activity.background_busy() if busy is None else busy
         stream = ReplyStream()
 
@@ -137,7 +150,7 @@ class ModelHost:
                 if hasattr(backend, "share_cpu"):
                     backend.share_cpu(busy)
                 with activity.streaming_reply():
-                    for event in backend.chat(messages, params, should_stop=lambda: stream.cancelled):
+                    for event in make_events(backend, lambda: stream.cancelled):
                         stream._put(event)
             except InglenookError as exc:
                 stream._put(Finished("error", Timings(0, 0, 0, 0, 0, 0), error=str(exc)))

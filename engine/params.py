@@ -51,6 +51,8 @@ class SamplingParams:
     max_tokens: int = 1024
     seed: int = -1
     stop: list[str] = field(default_factory=list)
+    # a GBNF grammar (text, so it crosses to the engine process) the reply must follow; see engine.structured
+    grammar: str | None = None
 
     def validate(self) -> SamplingParams:
         problems = []

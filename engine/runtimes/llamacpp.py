@@ -246,14 +246,46 @@ class LlamaCppBackend:
             yield ContextNotice(dropped_messages=dropped, prompt_tokens=len(tokens), n_ctx=n_ctx)
         yield from self._stream(tokens, params, should_stop)
 
+    def complete(self, prompt: str, params: SamplingParams,
+                 should_stop: Callable[[], bool] | None = None) -> Iterator[Event]:
+        """Continue ``prompt`` as plain text: no chat template, no template stop strings."""
+        llm = self._require()
+        params.validate()
+        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=llm._model.add_bos_token(), special=False)
+        if len(tokens) >= llm.n_ctx() - 8:
+            raise GenerationError(
+                f"The prompt is {len(tokens)} tokens but the context holds {llm.n_ctx()}; shorten it or "
+                "load the model with a larger context size."
+            )
+        yield from self._stream(tokens, params, should_stop, template_stops=False)
+
+    def _grammar(self, text: str | None):
+        """``text`` (GBNF) as llama-cpp-python's grammar, checked by llama.cpp's own parser first.
+
+        A grammar llama.cpp cannot parse makes it return no sampler; adding that to the sampling chain
+        would crash, so it is refused here with a message instead.
+        """
+        if not text:
+            return None
+        llm = self._require()
+        _, low = llama_native.modules()
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        probe = low.llama_sampler_init_grammar(llm._model.vocab, text.encode("utf-8"), b"root")
+        if not probe:
+            raise GenerationError("llama.cpp could not parse the output grammar; check the JSON schema.")
+        low.llama_sampler_free(probe)
+        return LlamaGrammar.from_string(text, verbose=False)
+
     def _stream(self, tokens: list[int], params: SamplingParams,
-                should_stop: Callable[[], bool] | None) -> Iterator[Event]:
+                should_stop: Callable[[], bool] | None, template_stops: bool = True) -> Iterator[Event]:
         llm = self._require()
         n_ctx = llm.n_ctx()
         budget = min(params.max_tokens, n_ctx - len(tokens) - 1)
+        grammar = self._grammar(params.grammar)
         cached = _common_prefix(llm._input_ids[: llm.n_tokens], tokens)
         llm.set_seed(params.seed if params.seed >= 0 else random.randrange(2**31))
-        stops = list(dict.fromkeys(self._stops + list(params.stop)))
+        stops = list(dict.fromkeys((self._stops if template_stops else []) + list(params.stop)))
         scanner = _StopScanner(stops)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         parts: list[str] = []
@@ -263,7 +295,8 @@ class LlamaCppBackend:
         started = time.perf_counter()
         first = None
         generator = llm.generate(tokens, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
-                                 temp=params.temperature, repeat_penalty=params.repeat_penalty)
+                                 temp=params.temperature, repeat_penalty=params.repeat_penalty,
+                                 grammar=grammar)
         try:
             for token in generator:
                 if first is None:
