@@ -22,6 +22,10 @@ class StructuredOutputError(InglenookError):
     """A JSON schema that cannot be turned into a grammar, or a schema file that cannot be read."""
 
 
+_LOOSE_CHAR = 'char ::= [^"\\\\] |'
+_STRICT_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
+
+
 @cache
 def _converter():
     """llama-cpp-python's ``llama_grammar`` module, loaded from its file (stdlib only, no native library)."""
@@ -50,7 +54,7 @@ def json_schema_grammar(schema: Any) -> str:
     if not isinstance(schema, dict):
         raise StructuredOutputError("A JSON schema must be a JSON object, such as {\"type\": \"object\", ...}.")
     try:
-        return _converter().json_schema_to_gbnf(json.dumps(schema))
+        grammar = _converter().json_schema_to_gbnf(json.dumps(schema))
     except RecursionError:
         raise StructuredOutputError("The JSON schema nests too deeply to become a grammar; simplify it.") from None
     except Exception as exc:  # the converter raises bare Exception/ValueError/KeyError on what it cannot handle
@@ -58,6 +62,9 @@ def json_schema_grammar(schema: Any) -> str:
             f"This JSON schema cannot be turned into a grammar ({type(exc).__name__}: {exc}); use the "
             "common keywords (type, properties, required, items, enum, const, anyOf, $ref to #/$defs)."
         ) from None
+    # this converter lets strings hold raw control characters (a newline, say), which JSON forbids and
+    # json.loads refuses; llama.cpp's newer converter excludes them the same way
+    return grammar.replace(_LOOSE_CHAR, _STRICT_CHAR)
 
 
 def load_schema_file(path: Path | str) -> dict:

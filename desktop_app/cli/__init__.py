@@ -11,6 +11,7 @@ import sys
 from desktop_app.cli.common import add_load_args, add_sampling_args, fail
 from desktop_app.cli.doctor import add_doctor_parser
 from desktop_app.cli.lora import add_lora_option, add_lora_parser
+from desktop_app.server.run import add_serve_parser
 from engine.errors import InglenookError
 
 
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_lora_parser(sub)
     _add_gpu_parser(sub)
     add_doctor_parser(sub)
+    add_serve_parser(sub)
     return parser
 
 
@@ -243,6 +245,10 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
         from desktop_app.cli.doctor import run_doctor
 
         return run_doctor(args)
+    if command == "serve":
+        from desktop_app.server.run import run_serve
+
+        return run_serve(args)
     raise InglenookError(f"Unknown command {command}.")
 
 
