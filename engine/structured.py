@@ -40,8 +40,16 @@ def _converter():
 
 
 def json_object_grammar() -> str:
-    """Any JSON object (OpenAI's ``response_format: {"type": "json_object"}``)."""
-    return _converter().JSON_GBNF
+    """Any JSON object (OpenAI's ``response_format: {"type": "json_object"}``).
+
+    Whitespace between tokens is one space at most, as in the schema grammars: a small model otherwise
+    spends its tokens on indentation and runs out before the object closes.
+    """
+    grammar = _converter().JSON_GBNF
+    loose_ws = 'ws ::= | " " | "\\n" [ \\t]{0,20}'
+    if loose_ws not in grammar:
+        raise StructuredOutputError("llama-cpp-python's JSON grammar changed; update engine/structured.py.")
+    return grammar.replace(loose_ws, 'ws ::= | " "')
 
 
 def json_schema_grammar(schema: Any) -> str:

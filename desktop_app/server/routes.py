@@ -88,6 +88,9 @@ class Routes:
         body = embedding_request(await self.read_json(request), self.config.embed_max_chars)
         model = self.check_model(body.model, embedding=True)
         embedder = self.config.embedder()
+        if body.dimensions not in (None, embedder.dim):
+            raise ApiError(400, f"This embedding model makes {embedder.dim}-dimensional vectors only.",
+                           param="dimensions")
         vectors = await asyncio.to_thread(embedder.embed_passages, body.inputs)
         tokens = sum(embedder.count_tokens(t) for t in body.inputs)
         data = [{"object": "embedding", "index": i,

@@ -54,6 +54,7 @@ class EmbeddingRequest:
     model: str | None
     inputs: list[str]
     base64: bool = False
+    dimensions: int | None = None
 
 
 def require_object(body: Any) -> dict:
@@ -260,7 +261,8 @@ def embedding_request(body: Any, max_chars: int) -> EmbeddingRequest:
     fmt = body.get("encoding_format", "float") or "float"
     if fmt not in ("float", "base64"):
         raise invalid("'encoding_format' must be float or base64.", param="encoding_format")
-    return EmbeddingRequest(model=_model(body), inputs=inputs, base64=fmt == "base64")
+    return EmbeddingRequest(model=_model(body), inputs=inputs, base64=fmt == "base64",
+                            dimensions=_integer(body, "dimensions", 1, 1 << 16, None))
 
 
 def parse_json(raw: bytes) -> Any:

@@ -33,20 +33,27 @@ class ReplyResponse:
         while True:
             message = await receive()
             if message.get("type") == "http.disconnect":
-                self.on_disconnect()
                 return
 
+    async def _send_all(self, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        async for chunk in self.body:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
     async def __call__(self, scope, receive, send) -> None:
+        sender = asyncio.create_task(self._send_all(send))
         watcher = asyncio.create_task(self._watch(receive))
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-            async for chunk in self.body:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except OSError:  # the client went away while we were sending
-            self.on_disconnect()
+            await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if not sender.done():  # the client left, maybe while still waiting for the model
+                self.on_disconnect()
+                sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await sender
         finally:
-            watcher.cancel()
+            for task in (sender, watcher):
+                task.cancel()
             with contextlib.suppress(Exception):
                 await self.body.aclose()
             self.on_close()
