@@ -11,7 +11,7 @@ import sys
 from desktop_app.cli.common import add_load_args, add_sampling_args, fail
 from desktop_app.cli.doctor import add_doctor_parser
 from desktop_app.cli.lora import add_lora_option, add_lora_parser
-from desktop_app.server.run import add_serve_parser
+from desktop_app.cli.serve import add_serve_parser
 from engine.errors import InglenookError
 
 
@@ -246,7 +246,7 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
 
         return run_doctor(args)
     if command == "serve":
-        from desktop_app.server.run import run_serve
+        from desktop_app.cli.serve import run_serve
 
         return run_serve(args)
     raise InglenookError(f"Unknown command {command}.")

@@ -4,32 +4,13 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import os
 import sys
 
-from desktop_app.cli.common import add_load_args
-from desktop_app.server.limits import DEFAULT_MAX_BODY_MB, DEFAULT_MAX_QUEUE, DEFAULT_MAX_TOKENS, DEFAULT_PORT
 from engine.errors import InglenookError
 
 
 class ServeError(InglenookError):
     """The server cannot start as asked (an unsafe address without a key, a port in use...)."""
-
-
-def add_serve_parser(sub) -> None:
-    serve = sub.add_parser("serve", help="serve the model over an OpenAI-compatible HTTP API")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to listen on (default 127.0.0.1; any other needs --api-key)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
-    serve.add_argument("--api-key", default=os.environ.get("INGLENOOK_API_KEY"),
-                       help="require 'Authorization: Bearer KEY' (or set INGLENOOK_API_KEY)")
-    serve.add_argument("--max-queue", type=int, default=DEFAULT_MAX_QUEUE,
-                       help=f"requests that may wait for the model before new ones get 503 (default {DEFAULT_MAX_QUEUE})")
-    serve.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_MB,
-                       help=f"largest request body in MB; larger ones get 413 (default {DEFAULT_MAX_BODY_MB:g})")
-    serve.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS,
-                       help=f"reply length when a request sets none (default {DEFAULT_MAX_TOKENS})")
-    add_load_args(serve)
 
 
 def is_loopback(host: str) -> bool:
