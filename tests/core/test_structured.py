@@ -15,7 +15,12 @@ import pytest
 from desktop_app.server.run import ServeError, check_exposure, is_loopback
 from desktop_app.server.tools import parse_tool_choice, parse_tools, read_reply
 from engine.params import SamplingParams
-from engine.structured import StructuredOutputError, json_object_grammar, json_schema_grammar, load_schema_file
+from engine.structured import (
+    StructuredOutputError,
+    json_object_grammar,
+    json_schema_grammar,
+    load_schema_file,
+)
 
 SCHEMA = {"type": "object", "required": ["title", "tags", "done"],
           "properties": {"title": {"type": "string", "maxLength": 30},
