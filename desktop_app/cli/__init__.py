@@ -62,6 +62,8 @@ def _add_ask_parser(sub) -> None:
     ask.add_argument("--preset", "-p")
     ask.add_argument("--system", "-s")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
+    ask.add_argument("--json-schema", metavar="FILE",
+                     help="the answer is one JSON document following this JSON schema (enforced by a grammar)")
     add_lora_option(ask)
     ask.add_argument("--collection", "-C", action="append",
                      help="answer from this document collection (repeatable), with cited sources")

@@ -259,30 +259,12 @@ class LlamaCppBackend:
             )
         yield from self._stream(tokens, params, should_stop, template_stops=False)
 
-    def _grammar(self, text: str | None):
-        """``text`` (GBNF) as llama-cpp-python's grammar, checked by llama.cpp's own parser first.
-
-        A grammar llama.cpp cannot parse makes it return no sampler; adding that to the sampling chain
-        would crash, so it is refused here with a message instead.
-        """
-        if not text:
-            return None
-        llm = self._require()
-        _, low = llama_native.modules()
-        from llama_cpp.llama_grammar import LlamaGrammar
-
-        probe = low.llama_sampler_init_grammar(llm._model.vocab, text.encode("utf-8"), b"root")
-        if not probe:
-            raise GenerationError("llama.cpp could not parse the output grammar; check the JSON schema.")
-        low.llama_sampler_free(probe)
-        return LlamaGrammar.from_string(text, verbose=False)
-
     def _stream(self, tokens: list[int], params: SamplingParams,
                 should_stop: Callable[[], bool] | None, template_stops: bool = True) -> Iterator[Event]:
         llm = self._require()
         n_ctx = llm.n_ctx()
         budget = min(params.max_tokens, n_ctx - len(tokens) - 1)
-        grammar = self._grammar(params.grammar)
+        grammar = llama_native.grammar(llm, params.grammar) if params.grammar else None
         cached = _common_prefix(llm._input_ids[: llm.n_tokens], tokens)
         llm.set_seed(params.seed if params.seed >= 0 else random.randrange(2**31))
         stops = list(dict.fromkeys((self._stops if template_stops else []) + list(params.stop)))

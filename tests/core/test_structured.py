@@ -104,3 +104,50 @@ def test_only_loopback_is_served_without_a_key():
                              capture_output=True, text=True, timeout=60, env={**__import__("os").environ,
                                                                               "INGLENOOK_API_KEY": ""})
     assert refused.returncode == 2 and "--api-key" in refused.stderr
+
+
+def _nook(*args: str) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "desktop_app.cli", *args], capture_output=True, text=True,
+                          timeout=180, env=os.environ.copy())
+
+
+@pytest.mark.slow
+def test_ask_with_a_json_schema_and_the_strict_json_preset(tmp_path):
+    schema = tmp_path / "task.json"
+    schema.write_text(json.dumps(SCHEMA), encoding="utf-8")
+    asked = _nook("ask", "Describe a task.", "--json-schema", str(schema), "--json", "--max-tokens", "100",
+                  "--temperature", "1.0", "--seed", "3")
+    assert asked.returncode == 0, asked.stderr
+    assert _matches(json.loads(json.loads(asked.stdout)["answer"]))
+    preset = _nook("ask", "Name a colour and a number.", "--preset", "json-output", "--json", "--max-tokens", "80")
+    assert preset.returncode == 0, preset.stderr
+    assert isinstance(json.loads(json.loads(preset.stdout)["answer"]), dict)
+    (tmp_path / "bad.json").write_text('{"type": "wizard"}', encoding="utf-8")
+    bad = _nook("ask", "Hi", "--json-schema", str(tmp_path / "bad.json"))
+    assert bad.returncode == 2 and "cannot be turned into a grammar" in bad.stderr
+
+
+def test_the_json_preset_brings_its_grammar_and_takes_it_away(tmp_path):
+    from engine.chat.history import HistoryStore
+    from engine.chat.presets import get_preset
+    from engine.chat.session import ChatSession
+
+    assert get_preset("json-output").sampling_params()["grammar"] == json_object_grammar()
+    assert get_preset("concise").sampling_params()["grammar"] is None
+    store = HistoryStore()
+
+    class NoModel:
+        loaded = None
+
+    session = ChatSession(NoModel(), store, preset="json-output")
+    assert session.params.grammar == json_object_grammar()
+    session.set_preset(None)
+    assert session.params.grammar is None
+    session.set_params(grammar=json_schema_grammar(SCHEMA))
+    session.set_preset(None)
+    assert session.params.grammar == json_schema_grammar(SCHEMA)  # one's own schema stays
+    session.set_preset("concise")
+    assert session.params.grammar is None
+    store.close()
