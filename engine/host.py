@@ -109,7 +109,8 @@ class ModelHost:
 
         def job(backend: ChatBackend) -> LoadedModel:
             try:
-                loaded = backend.load(Path(path), options or LoadOptions(), progress)
+                # a str is passed as it is: a remote runtime's target is a URL, which Path would mangle
+                loaded = backend.load(path, options or LoadOptions(), progress)
             finally:
                 # a file refused before loading leaves the previous model in place; say what is loaded
                 self._loaded = backend.loaded

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 from dataclasses import dataclass
 
@@ -15,10 +17,13 @@ from engine.models.registry import ModelEntry, ModelRegistry
 from engine.params import LoadOptions
 from engine.process import create_model_host
 
+REMOTE_PREFIX = "remote:"  # --model remote:<base URL>[#<model>]: an OpenAI-compatible server (engine.runtimes.remote)
+
 
 def add_load_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
-    group.add_argument("--model", "-m", help="model name (see `nook models list`) or path to a GGUF file")
+    group.add_argument("--model", "-m", help="model name (see `nook models list`), path to a GGUF file, or "
+                       "remote:<base URL>[#<model>] for an OpenAI-compatible server")
     group.add_argument("--ctx", type=int, help="context size in tokens (default: the model's setting or 4096)")
     group.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
     group.add_argument("--gpu-layers", help="layers to offload to the GPU: a number, -1 for all, or 'auto'")
@@ -69,7 +74,12 @@ class Context:
         return cls(registry=ModelRegistry(store.db), store=store)
 
     def load_model(self, args: argparse.Namespace, name: str | None = None, quiet: bool = False) -> ModelEntry:
-        entry = self.registry.default_chat_model(name or getattr(args, "model", None))
+        wanted = name or getattr(args, "model", None)
+        if wanted and wanted.startswith(REMOTE_PREFIX):
+            return self._connect_remote(wanted, args, quiet)
+        if isinstance(self.host, ModelHost) and getattr(self.host.loaded, "architecture", "") == "remote":
+            raise InglenookError("This chat uses a remote model; start `nook chat --model NAME` for a local one.")
+        entry = self.registry.default_chat_model(wanted)
         if self.host is None:
             self.host = create_model_host()  # the model runs in its own process
         progress = None if quiet else _progress_printer(entry.name)
@@ -79,6 +89,26 @@ class Context:
             print(f"{clear}Loaded {entry.name} ({loaded.architecture}, context {loaded.n_ctx}, "
                   f"{loaded.load_ms:.0f} ms). {loaded.offload_message}", file=sys.stderr)
         return entry
+
+    def _connect_remote(self, spec: str, args: argparse.Namespace, quiet: bool) -> ModelEntry:
+        """``remote:<base URL>[#<model>]``: an OpenAI-compatible server as the model (engine.runtimes.remote)."""
+        from engine.runtimes.remote import KEY_ENV, RemoteAuthError
+
+        if self.host is not None:
+            raise InglenookError("Remote models are chosen when the chat starts: `nook chat --model remote:URL`.")
+        options = LoadOptions(n_ctx=getattr(args, "ctx", None) or 4096)
+        self.host = ModelHost("remote")
+        try:
+            loaded = self.host.load(spec, options).result()
+        except RemoteAuthError:
+            if not sys.stdin.isatty() or os.environ.get(KEY_ENV):
+                raise
+            # ask once; the key lives in this process only, never on disk
+            os.environ[KEY_ENV] = getpass.getpass(f"API key for {spec[len(REMOTE_PREFIX):]}: ")
+            loaded = self.host.load(spec, options).result()
+        if not quiet:
+            print(f"Connected to {loaded.name} ({loaded.offload_message})", file=sys.stderr)
+        return ModelEntry(name=loaded.name, path=loaded.path, kind="remote", source="remote")
 
     def close(self) -> None:
         if self.host is not None:
