@@ -83,6 +83,8 @@ class ReplyService:
 
     def resolve_lora(self, request: ReplyRequest) -> list[ResolvedAdapter]:
         """The adapters a request names (404 for an unknown one), before it waits for the model."""
+        if not request.lora:
+            return []
         return LoraRegistry(self.store.db).resolve(request.lora, remembered=False)
 
     def check_collections(self, request: ChatRequest) -> None:
