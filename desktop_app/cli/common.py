@@ -17,6 +17,7 @@ from engine.models.registry import ModelEntry, ModelRegistry
 from engine.params import LoadOptions
 from engine.process import create_model_host
 
+MLC_PREFIX = "mlc:"  # --model mlc:<compiled model>: MLC LLM (engine.runtimes.mlc), when installed
 REMOTE_PREFIX = "remote:"  # --model remote:<base URL>[#<model>]: an OpenAI-compatible server (engine.runtimes.remote)
 
 
@@ -77,8 +78,10 @@ class Context:
         wanted = name or getattr(args, "model", None)
         if wanted and wanted.startswith(REMOTE_PREFIX):
             return self._connect_remote(wanted, args, quiet)
-        if isinstance(self.host, ModelHost) and getattr(self.host.loaded, "architecture", "") == "remote":
-            raise InglenookError("This chat uses a remote model; start `nook chat --model NAME` for a local one.")
+        if wanted and wanted.startswith(MLC_PREFIX):
+            return self._load_mlc(wanted, args, quiet)
+        if isinstance(self.host, ModelHost) and getattr(self.host.loaded, "architecture", "") in ("remote", "mlc"):
+            raise InglenookError("This chat uses a remote or MLC model; start `nook chat --model NAME` for a local one.")
         entry = self.registry.default_chat_model(wanted)
         if self.host is None:
             self.host = create_model_host()  # the model runs in its own process
@@ -109,6 +112,21 @@ class Context:
         if not quiet:
             print(f"Connected to {loaded.name} ({loaded.offload_message})", file=sys.stderr)
         return ModelEntry(name=loaded.name, path=loaded.path, kind="remote", source="remote")
+
+    def _load_mlc(self, spec: str, args: argparse.Namespace, quiet: bool) -> ModelEntry:
+        """``mlc:<compiled model>``: the MLC LLM runtime (engine.runtimes.mlc, unverified), when installed."""
+        from engine.runtimes.registry import runtime_names
+
+        if "mlc" not in runtime_names():
+            raise InglenookError("MLC LLM is not installed, so mlc: models cannot run; pip install mlc-llm "
+                                 "(the MLC runtime is unverified: tested only against a stand-in).")
+        if self.host is not None:
+            raise InglenookError("MLC models are chosen when the chat starts: `nook chat --model mlc:FOLDER`.")
+        self.host = ModelHost("mlc")
+        loaded = self.host.load(spec, LoadOptions(n_ctx=getattr(args, "ctx", None) or 4096)).result()
+        if not quiet:
+            print(f"Loaded {loaded.name} with MLC LLM (unverified runtime).", file=sys.stderr)
+        return ModelEntry(name=loaded.name, path=loaded.path, kind="mlc", source="mlc")
 
     def close(self) -> None:
         if self.host is not None:
