@@ -102,7 +102,9 @@ def _new_session(ctx: Context, library: Library, args, model_name: str) -> ChatS
                           system_prompt=getattr(args, "system", None))
     overrides = sampling_overrides(args)
     if getattr(args, "json_schema", None):
-        overrides["grammar"] = json_schema_grammar(load_schema_file(args.json_schema))
+        schema = load_schema_file(args.json_schema)
+        overrides["grammar"] = json_schema_grammar(schema)
+        overrides["json_schema"] = json.dumps(schema, ensure_ascii=False)
     if overrides:
         session.set_params(**overrides)
     attach_collections(library, session, args)

@@ -45,7 +45,8 @@ class Preset:
         """
         from engine.structured import json_object_grammar
 
-        return {**self.params, "grammar": json_object_grammar() if self.output == "json" else None}
+        return {**self.params, "grammar": json_object_grammar() if self.output == "json" else None,
+                "json_schema": None}
 
     def as_dict(self) -> dict:
         data = {"name": self.name, "title": self.title, "title_zh": self.title_zh, "description": self.description,

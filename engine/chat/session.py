@@ -89,7 +89,7 @@ class ChatSession:
         else:  # no preset: a JSON preset's grammar goes with it (a schema of one's own stays)
             params = self.params
             if params.grammar is not None and params.grammar == _json_object_grammar():
-                params = params.updated(grammar=None)
+                params = params.updated(grammar=None, json_schema=None)
         self.store.update_conversation(self.conversation_id, preset=name, params=params.as_dict())
         return preset
 
