@@ -204,8 +204,11 @@ class _Reply:
         """The reply as server-sent events; an error after the start is sent as an error event."""
         try:
             prepared, events = await self.start(ticket)
-        except InglenookError as exc:
-            yield sse(from_inglenook(exc).body())
+        except Exception as exc:  # the status is sent already: the error goes as an event
+            if not isinstance(exc, InglenookError):
+                log.exception("a streamed reply failed to start")
+            error = from_inglenook(exc) if isinstance(exc, InglenookError) else server_error("The reply failed.")
+            yield sse(error.body())
             yield b"data: [DONE]\n\n"
             return
         first = self._chunk(prepared, {"role": "assistant", "content": ""} if self.chat else "", None)
