@@ -40,6 +40,8 @@ class ReplyStream:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._cancel = threading.Event()
         self.finished: Finished | None = None
+        self._deliver: Callable[[Any], None] | None = None
+        self._deliver_lock = threading.Lock()
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -49,7 +51,31 @@ class ReplyStream:
         return self._cancel.is_set()
 
     def _put(self, item: Any) -> None:
-        self._queue.put(item)
+        with self._deliver_lock:
+            if self._deliver is None:
+                self._queue.put(item)
+                return
+            if isinstance(item, Finished):
+                self.finished = item
+            self._deliver(item)
+
+    def deliver_to(self, callback: Callable[[Any], None]) -> None:
+        """Hand every item to ``callback`` on the producing thread instead of queueing it for iteration.
+
+        For an event loop (``nook serve``): one thread hop less per token than a thread iterating the
+        stream. What was queued so far goes first; ``callback`` gets the events, then ``ReplyStream.END``.
+        It must be quick and must not block. The stream cannot be iterated afterwards.
+        """
+        with self._deliver_lock:
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(item, Finished):
+                    self.finished = item
+                callback(item)
+            self._deliver = callback
 
     def __iter__(self) -> Iterator[Event]:
         try:
@@ -69,6 +95,9 @@ class ReplyStream:
         for _ in self:
             pass
         return self.finished
+
+
+ReplyStream.END = _END  # what ``deliver_to`` callbacks get last
 
 
 class ModelHost:

@@ -8,7 +8,6 @@ wait in line. When ``max_queue`` requests are already waiting, a new one is refu
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -19,8 +18,6 @@ from engine.errors import InglenookError
 from engine.events import Event, Finished
 from engine.host import ReplyStream
 from engine.lora.adapters import LoraRegistry, ResolvedAdapter
-
-_DONE = object()
 
 
 class ModelGate:
@@ -121,28 +118,26 @@ class ReplyService:
 
 
 async def events_of(stream: ReplyStream) -> AsyncIterator[Event]:
-    """The stream's events on the event loop; leaving early (a client gone) cancels the reply."""
+    """The stream's events on the event loop; leaving early (a client gone) cancels the reply.
+
+    The engine's reader thread hands each event straight to the loop (``ReplyStream.deliver_to``): no
+    thread of our own per reply, one wake-up less per token.
+    """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
 
-    def pump() -> None:
+    def deliver(item) -> None:
         try:
-            for event in stream:
-                loop.call_soon_threadsafe(queue.put_nowait, event)
-        except Exception as exc:  # never leave the consumer waiting
-            loop.call_soon_threadsafe(queue.put_nowait, Finished("error", _no_timings(), error=repr(exc)))
-        finally:
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, _DONE)
-            except RuntimeError:  # the loop closed (server shutting down)
-                pass
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop closed (server shutting down)
+            pass
 
-    threading.Thread(target=pump, name="inglenook-serve-pump", daemon=True).start()
+    stream.deliver_to(deliver)
     finished = False
     try:
         while True:
             item = await queue.get()
-            if item is _DONE:
+            if item is ReplyStream.END:
                 return
             if isinstance(item, Finished):
                 finished = True
@@ -150,12 +145,6 @@ async def events_of(stream: ReplyStream) -> AsyncIterator[Event]:
     finally:
         if not finished:
             stream.cancel()
-
-
-def _no_timings():
-    from engine.events import Timings
-
-    return Timings(0, 0, 0, 0, 0, 0)
 
 
 def reply_error(finished: Finished) -> ApiError:
