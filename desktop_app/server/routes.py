@@ -150,6 +150,8 @@ class _Reply:
 
     async def start(self, ticket) -> tuple[Prepared, AsyncIterator]:
         await ticket.turn()
+        if self.cancelled:  # the client left while waiting: do not run its reply at all
+            raise ApiError(499, "The client closed the request before its turn.", code="client_closed")
         prepared = await self.service.prepare_chat(self.req) if self.chat else Prepared([], lora=[
             c.as_dict() for c in self.req.lora])
         await self.service.switch_adapters(self.adapters)

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow
 
 KEY = "sk-test-0123456789abcdef"
 GREEDY = {"temperature": 0, "seed": 1}
+LONG_PROMPT = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10,"  # the model counts on and on: a reply of ~20 s at 1500 tokens
 PERSON = {"type": "object", "additionalProperties": False, "required": ["name", "age", "colour"],
           "properties": {"name": {"type": "string", "maxLength": 24}, "age": {"type": "integer"},
                          "colour": {"enum": ["red", "green", "blue"]}}}
@@ -69,9 +70,9 @@ def client(server):
     return openai.OpenAI(base_url=server[0], api_key=KEY, timeout=120, max_retries=0)
 
 
-def _raw(server, method: str, path: str, **kwargs) -> httpx.Response:
+def _raw(server, method: str, path: str, timeout: float = 120, **kwargs) -> httpx.Response:
     headers = {"Authorization": f"Bearer {KEY}", **kwargs.pop("headers", {})}
-    return httpx.request(method, server[0] + path, headers=headers, timeout=120, **kwargs)
+    return httpx.request(method, server[0] + path, headers=headers, timeout=timeout, **kwargs)
 
 
 def _ask(client, text: str, **kwargs):
@@ -225,9 +226,8 @@ def test_keys_bodies_and_shapes_of_errors(server):
 
 
 def _long_stream(server, client_http: httpx.Client):
-    body = {"messages": [{"role": "user", "content": "Count from 1 to 500, separated by commas."}],
-            "max_tokens": 1500, "stream": True, "temperature": 0}
-    return client_http.stream("POST", server[0] + "/chat/completions", json=body,
+    body = {"prompt": LONG_PROMPT, "max_tokens": 1500, "stream": True, "temperature": 0}
+    return client_http.stream("POST", server[0] + "/completions", json=body,
                               headers={"Authorization": f"Bearer {KEY}"}, timeout=120)
 
 
@@ -240,6 +240,15 @@ def test_a_client_leaving_mid_stream_stops_its_reply(server, client):
     reply = _ask(client, "Hi", max_tokens=4, **GREEDY)
     assert reply.choices[0].message.content and time.monotonic() - started < 8  # not behind 1500 tokens
     assert server[1].poll() is None
+
+
+def test_a_client_giving_up_on_a_whole_reply_stops_it(server, client):
+    body = {"prompt": LONG_PROMPT, "max_tokens": 1500, "temperature": 0}
+    with pytest.raises(httpx.ReadTimeout):
+        _raw(server, "POST", "/completions", json=body, timeout=1.5)
+    started = time.monotonic()
+    assert _ask(client, "Hi", max_tokens=4, **GREEDY).choices[0].message.content
+    assert time.monotonic() - started < 8  # not queued behind 1500 tokens
 
 
 def test_a_full_queue_answers_503(server, client):
