@@ -106,9 +106,10 @@ class Context:
         except RemoteAuthError:
             if not sys.stdin.isatty() or os.environ.get(KEY_ENV):
                 raise
-            # ask once; the key lives in this process only, never on disk
+            # ask once; kept in the OS keyring when there is one, else in this process only
             os.environ[KEY_ENV] = getpass.getpass(f"API key for {spec[len(REMOTE_PREFIX):]}: ")
             loaded = self.host.load(spec, options).result()
+            _keep_key(spec, os.environ[KEY_ENV])
         if not quiet:
             print(f"Connected to {loaded.name} ({loaded.offload_message})", file=sys.stderr)
         return ModelEntry(name=loaded.name, path=loaded.path, kind="remote", source="remote")
@@ -132,6 +133,16 @@ class Context:
         if self.host is not None:
             self.host.close()
         self.store.close()
+
+
+def _keep_key(spec: str, key: str) -> None:
+    from engine.runtimes.remote import RemoteKeyError, RemoteTarget, save_remote_key
+
+    try:
+        save_remote_key(RemoteTarget.parse(spec).base_url, key)
+        print("The key is saved in the OS keyring.", file=sys.stderr)
+    except RemoteKeyError as exc:
+        print(f"The key is used for this session only: {exc}", file=sys.stderr)
 
 
 def _progress_printer(name: str):

@@ -200,3 +200,29 @@ def test_keys_come_from_the_environment_and_are_never_written_in_plain_text(monk
         with pytest.raises(RemoteKeyError, match=KEY_ENV):
             save_remote_key("http://127.0.0.1:1/v1", "secret-key")
     assert not any("secret-key" in p.read_text(errors="ignore") for p in data_home.rglob("*") if p.is_file())
+
+
+def test_a_key_typed_once_is_used_for_the_session(nook_server, monkeypatch, capsys):
+    import argparse
+    import io
+
+    from desktop_app.cli import common
+
+    monkeypatch.delenv(KEY_ENV, raising=False)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(common.sys, "stdin", Terminal())
+    asked = []
+    monkeypatch.setattr(common.getpass, "getpass", lambda prompt: asked.append(prompt) or KEY)
+    ctx = common.Context.open()
+    try:
+        entry = ctx.load_model(argparse.Namespace(model=f"remote:{nook_server}", ctx=None))
+        assert entry.name == MODEL and asked == [f"API key for {nook_server}: "]
+        assert _reply(ctx.host, SamplingParams.greedy(max_tokens=3)).reason != "error"
+    finally:
+        ctx.close()
+    err = capsys.readouterr().err
+    assert "saved in the OS keyring" in err or ("this session only" in err and KEY_ENV in err)
