@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import secrets
 import time
@@ -289,5 +288,3 @@ def error_response(exc: Exception) -> JSONResponse:
     log.exception("request failed", exc_info=exc)
     return server_error(f"The server failed: {type(exc).__name__}. See its log.").response()
 
-
-__all__ = ["Routes", "error_response", "json"]
