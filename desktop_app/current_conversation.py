@@ -95,8 +95,8 @@ class CurrentConversation:
 
         preset = get_preset(name) if name else None
         self.draft["preset"] = name
-        if preset and preset.params:
-            self.draft["params"] = {**self.draft.get("params", {}), **preset.params}
+        if preset:
+            self.draft["params"] = {**self.draft.get("params", {}), **preset.sampling_params()}
 
     def set_system_prompt(self, text: str | None) -> None:
         if self.session is None:

@@ -26,7 +26,9 @@ from desktop_app.lora_panel import LoraPanel
 from desktop_app.training_dialog import TrainingDialog
 from desktop_app.widgets import heading, muted
 from engine.chat.presets import list_presets
+from engine.errors import InglenookError
 from engine.params import SamplingParams
+from engine.structured import json_schema_grammar
 
 # name, minimum, maximum, step, decimals (0: a whole number)
 SAMPLING_FIELDS = (
@@ -48,6 +50,7 @@ class SettingsDrawer(QFrame):
         self._loading = False
         self._system_timer = QTimer(self, singleShot=True, interval=400, timeout=self._save_system)
         self._params_timer = QTimer(self, singleShot=True, interval=300, timeout=self._save_params)
+        self._schema_timer = QTimer(self, singleShot=True, interval=500, timeout=self._save_schema)
         inner = QWidget()
         layout = QVBoxLayout(inner)
         layout.setContentsMargins(16, 14, 16, 14)
@@ -56,6 +59,7 @@ class SettingsDrawer(QFrame):
         layout.addWidget(self.title)
         self._build_prompt(layout)
         self._build_sampling(layout)
+        self._build_format(layout)
         layout.addSpacing(10)
         self.lora = LoraPanel(controller)
         self.lora.train_requested.connect(self.open_training)
@@ -111,6 +115,19 @@ class SettingsDrawer(QFrame):
         self.reset_button.clicked.connect(self._reset)
         layout.addWidget(self.reset_button, 0, Qt.AlignmentFlag.AlignLeft)
 
+    def _build_format(self, layout: QVBoxLayout) -> None:
+        """The reply format: a JSON schema that every reply must follow (enforced by a grammar)."""
+        self.schema_label = QLabel()
+        self.schema = QPlainTextEdit()
+        self.schema.setFixedHeight(90)
+        self.schema.textChanged.connect(lambda: None if self._loading else self._schema_timer.start())
+        self.schema_problem = muted()
+        self.schema_problem.setWordWrap(True)
+        self.schema_problem.hide()
+        layout.addWidget(self.schema_label)
+        layout.addWidget(self.schema)
+        layout.addWidget(self.schema_problem)
+
     def retranslate(self) -> None:
         self.title.setText(self.tr("Conversation settings"))
         self.preset_label.setText(self.tr("Preset"))
@@ -127,6 +144,9 @@ class SettingsDrawer(QFrame):
         self.fields["seed"].setSpecialValueText(self.tr("random"))
         self.fields["top_k"].setSpecialValueText(self.tr("off"))
         self.reset_button.setText(self.tr("Reset to defaults"))
+        self.schema_label.setText(self.tr("JSON schema"))
+        self.schema.setPlaceholderText(self.tr("Paste a JSON schema to make every reply a JSON document that "
+                                               "follows it. Leave empty for free text."))
         self.fields["temperature"].setToolTip(self.tr("Higher is more varied, 0 always picks the likeliest word."))
         self.lora.retranslate()
         self.load()
@@ -156,6 +176,9 @@ class SettingsDrawer(QFrame):
         self._loading, was = True, self._loading
         for name, box in self.fields.items():
             box.setValue(getattr(params, name))
+        if self.schema.toPlainText() != (params.json_schema or ""):
+            self.schema.setPlainText(params.json_schema or "")
+        self.schema_problem.hide()
         self._loading = was
 
     def _update_hint(self) -> None:
@@ -180,13 +203,29 @@ class SettingsDrawer(QFrame):
         if not self._loading:
             self.conversations.set_params(**{name: box.value() for name, box in self.fields.items()})
 
+    def _save_schema(self) -> None:
+        """Check the schema and save it with its grammar; a schema that cannot be used is shown, not saved."""
+        if self._loading:
+            return
+        text = self.schema.toPlainText().strip()
+        try:
+            grammar = json_schema_grammar(text) if text else None
+            self.conversations.set_params(grammar=grammar, json_schema=text or None)
+        except InglenookError as exc:
+            self.schema_problem.setText(str(exc))
+            self.schema_problem.show()
+            return
+        self.schema_problem.hide()
+
     def _reset(self) -> None:
         self._show_params(SamplingParams())
         self._save_params()
+        self._save_schema()
 
     def flush(self) -> None:
         """Save edits still waiting for their debounce timer (before a message is sent)."""
-        for timer, save in ((self._system_timer, self._save_system), (self._params_timer, self._save_params)):
+        for timer, save in ((self._system_timer, self._save_system), (self._params_timer, self._save_params),
+                            (self._schema_timer, self._save_schema)):
             if timer.isActive():
                 timer.stop()
                 save()

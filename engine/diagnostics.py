@@ -100,6 +100,23 @@ def check_gpu() -> Check:
     return Check("gpu", status, support.message, fix, {"offload": support.offload_supported, "devices": devices})
 
 
+def check_mlc() -> Check:
+    """The optional MLC LLM runtime: whether it is installed, and that it is unverified."""
+    from engine.runtimes.mlc import INSTALL_HINT, VERIFIED, mlc_available
+
+    if not mlc_available():
+        return Check("mlc", "ok", "MLC LLM runtime: not installed (optional; unverified).",
+                     details={"installed": False, "verified": VERIFIED})
+    try:
+        version = metadata.version("mlc-llm")
+    except metadata.PackageNotFoundError:
+        version = "unknown version"
+    return Check("mlc", "warn", f"MLC LLM runtime: mlc_llm ({version}) found; this runtime is UNVERIFIED: tested "
+                 "only against a stand-in of MLC's documented MLCEngine API, never with MLC itself.",
+                 f"Use mlc: models with care and report what works; {INSTALL_HINT}.",
+                 {"installed": True, "verified": VERIFIED, "version": version})
+
+
 def check_data_folder() -> Check:
     from engine.paths import data_dir
 
@@ -162,7 +179,7 @@ def run_canary(model: Path, timeout: float = CANARY_TIMEOUT_S, env: dict | None 
 
 
 def run_checks(canary: bool = True) -> Report:
-    checks = [check_runtime(), check_gpu(), check_data_folder()]
+    checks = [check_runtime(), check_gpu(), check_mlc(), check_data_folder()]
     model_check, model = check_bundled_model()
     checks.append(model_check)
     if canary and model is not None:

@@ -40,6 +40,8 @@ class ReplyStream:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._cancel = threading.Event()
         self.finished: Finished | None = None
+        self._deliver: Callable[[Any], None] | None = None
+        self._deliver_lock = threading.Lock()
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -49,7 +51,31 @@ class ReplyStream:
         return self._cancel.is_set()
 
     def _put(self, item: Any) -> None:
-        self._queue.put(item)
+        with self._deliver_lock:
+            if self._deliver is None:
+                self._queue.put(item)
+                return
+            if isinstance(item, Finished):
+                self.finished = item
+            self._deliver(item)
+
+    def deliver_to(self, callback: Callable[[Any], None]) -> None:
+        """Hand every item to ``callback`` on the producing thread instead of queueing it for iteration.
+
+        For an event loop (``nook serve``): one thread hop less per token than a thread iterating the
+        stream. What was queued so far goes first; ``callback`` gets the events, then ``ReplyStream.END``.
+        It must be quick and must not block. The stream cannot be iterated afterwards.
+        """
+        with self._deliver_lock:
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(item, Finished):
+                    self.finished = item
+                callback(item)
+            self._deliver = callback
 
     def __iter__(self) -> Iterator[Event]:
         try:
@@ -69,6 +95,9 @@ class ReplyStream:
         for _ in self:
             pass
         return self.finished
+
+
+ReplyStream.END = _END  # what ``deliver_to`` callbacks get last
 
 
 class ModelHost:
@@ -109,7 +138,8 @@ class ModelHost:
 
         def job(backend: ChatBackend) -> LoadedModel:
             try:
-                loaded = backend.load(Path(path), options or LoadOptions(), progress)
+                # a str is passed as it is: a remote runtime's target is a URL, which Path would mangle
+                loaded = backend.load(path, options or LoadOptions(), progress)
             finally:
                 # a file refused before loading leaves the previous model in place; say what is loaded
                 self._loaded = backend.loaded
@@ -126,6 +156,19 @@ class ModelHost:
 
     def chat(self, messages: list[Message], params: SamplingParams, busy: bool | None = None) -> ReplyStream:
         """Stream a reply. ``busy``: whether the app is indexing (None: ask ``engine.activity``)."""
+        return self._reply(lambda backend, stop: backend.chat(messages, params, should_stop=stop), busy)
+
+    def complete(self, prompt: str, params: SamplingParams, busy: bool | None = None) -> ReplyStream:
+        """Stream a plain-text continuation of ``prompt`` (no chat template; runtimes that have ``complete``)."""
+
+        def events(backend: ChatBackend, stop):
+            if not hasattr(backend, "complete"):
+                raise InglenookError(f"The {backend.name} runtime only chats; it cannot continue a plain prompt.")
+            return backend.complete(prompt, params, should_stop=stop)
+
+        return self._reply(events, busy)
+
+    def _reply(self, make_events: Callable[..., Any], busy: bool | None) -> ReplyStream:
         busy = activity.background_busy() if busy is None else busy
         stream = ReplyStream()
 
@@ -137,7 +180,7 @@ class ModelHost:
                 if hasattr(backend, "share_cpu"):
                     backend.share_cpu(busy)
                 with activity.streaming_reply():
-                    for event in backend.chat(messages, params, should_stop=lambda: stream.cancelled):
+                    for event in make_events(backend, lambda: stream.cancelled):
                         stream._put(event)
             except InglenookError as exc:
                 stream._put(Finished("error", Timings(0, 0, 0, 0, 0, 0), error=str(exc)))

@@ -330,3 +330,21 @@ def set_adapters(llm: Any, pointers: list, scales: list[float]) -> int:
     array = (low.llama_adapter_lora_p_ctypes * n)(*pointers)
     values = (ctypes.c_float * n)(*scales)
     return int(low.llama_set_adapters_lora(llm._ctx.ctx, array, n, values))
+
+
+def grammar(llm: Any, text: str) -> Any:
+    """``text`` (GBNF) as llama-cpp-python's grammar object, checked by llama.cpp's own parser first.
+
+    A grammar llama.cpp cannot parse makes it return no sampler; adding that to the sampling chain would
+    crash, so it is refused here with a message instead.
+    """
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    from engine.errors import GenerationError
+
+    _, low = modules()
+    probe = low.llama_sampler_init_grammar(llm._model.vocab, text.encode("utf-8"), b"root")
+    if not probe:
+        raise GenerationError("llama.cpp could not parse the output grammar; check the JSON schema.")
+    low.llama_sampler_free(probe)
+    return LlamaGrammar.from_string(text, verbose=False)

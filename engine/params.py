@@ -51,6 +51,9 @@ class SamplingParams:
     max_tokens: int = 1024
     seed: int = -1
     stop: list[str] = field(default_factory=list)
+    # a GBNF grammar (text, so it crosses to the engine process) the reply must follow; see engine.structured
+    grammar: str | None = None
+    json_schema: str | None = None  # the JSON schema ``grammar`` was made from, if any (shown again to the user)
 
     def validate(self) -> SamplingParams:
         problems = []

@@ -11,6 +11,7 @@ import sys
 from desktop_app.cli.common import add_load_args, add_sampling_args, fail
 from desktop_app.cli.doctor import add_doctor_parser
 from desktop_app.cli.lora import add_lora_option, add_lora_parser
+from desktop_app.cli.serve import add_serve_parser
 from engine.errors import InglenookError
 
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_lora_parser(sub)
     _add_gpu_parser(sub)
     add_doctor_parser(sub)
+    add_serve_parser(sub)
     return parser
 
 
@@ -61,6 +63,8 @@ def _add_ask_parser(sub) -> None:
     ask.add_argument("--preset", "-p")
     ask.add_argument("--system", "-s")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
+    ask.add_argument("--json-schema", metavar="FILE",
+                     help="the answer is one JSON document following this JSON schema (enforced by a grammar)")
     add_lora_option(ask)
     ask.add_argument("--collection", "-C", action="append",
                      help="answer from this document collection (repeatable), with cited sources")
@@ -274,6 +278,10 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
         from desktop_app.cli.doctor import run_doctor
 
         return run_doctor(args)
+    if command == "serve":
+        from desktop_app.cli.serve import run_serve
+
+        return run_serve(args)
     raise InglenookError(f"Unknown command {command}.")
 
 

@@ -14,6 +14,7 @@ from engine.chat.presets import list_presets
 from engine.chat.session import ChatSession
 from engine.errors import InglenookError
 from engine.events import ContextNotice, Finished, TextDelta
+from engine.structured import json_schema_grammar, load_schema_file
 from knowledge.conversation_docs import REWRITE_OFF, DocumentChoice, build_augmenter
 from knowledge.library import Library
 
@@ -100,6 +101,10 @@ def _new_session(ctx: Context, library: Library, args, model_name: str) -> ChatS
     session = ChatSession(ctx.host, ctx.store, model_name=model_name, preset=getattr(args, "preset", None),
                           system_prompt=getattr(args, "system", None))
     overrides = sampling_overrides(args)
+    if getattr(args, "json_schema", None):
+        schema = load_schema_file(args.json_schema)
+        overrides["grammar"] = json_schema_grammar(schema)
+        overrides["json_schema"] = json.dumps(schema, ensure_ascii=False)
     if overrides:
         session.set_params(**overrides)
     attach_collections(library, session, args)

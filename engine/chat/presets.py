@@ -28,6 +28,7 @@ class Preset:
     description: str = ""
     title_zh: str = ""
     builtin: bool = True
+    output: str = ""  # "json": every reply is one JSON object, enforced by a grammar (engine.structured)
 
     def messages(self) -> list[dict]:
         """The system prompt and the few-shot turns, ready to go before the conversation."""
@@ -37,9 +38,22 @@ class Preset:
             out.append({"role": "assistant", "content": example["assistant"]})
         return out
 
+    def sampling_params(self) -> dict[str, Any]:
+        """The sampling parameters choosing this preset sets: its own, and the output grammar.
+
+        A JSON preset brings the JSON-object grammar; any other takes a JSON preset's grammar away again.
+        """
+        from engine.structured import json_object_grammar
+
+        return {**self.params, "grammar": json_object_grammar() if self.output == "json" else None,
+                "json_schema": None}
+
     def as_dict(self) -> dict:
-        return {"name": self.name, "title": self.title, "title_zh": self.title_zh, "description": self.description,
+        data = {"name": self.name, "title": self.title, "title_zh": self.title_zh, "description": self.description,
                 "system": self.system, "few_shot": self.few_shot, "params": self.params}
+        if self.output:
+            data["output"] = self.output
+        return data
 
 
 def user_presets_dir() -> Path:
@@ -57,10 +71,16 @@ def _load(path: Path, builtin: bool) -> Preset:
         return Preset(
             name=data.get("name") or path.stem, title=data.get("title") or path.stem, system=data.get("system", ""),
             few_shot=few_shot, params=data.get("params", {}), description=data.get("description", ""),
-            title_zh=data.get("title_zh", ""), builtin=builtin,
+            title_zh=data.get("title_zh", ""), builtin=builtin, output=_output(data.get("output", "")),
         )
     except (OSError, ValueError, AttributeError, TypeError) as exc:
         raise PresetError(f"The preset file {path} is not valid ({exc}); fix or delete it.") from exc
+
+
+def _output(value) -> str:
+    if value not in ("", "json"):
+        raise ValueError(f"'output' must be \"json\" or absent, not {value!r}")
+    return value
 
 
 def list_presets() -> list[Preset]:

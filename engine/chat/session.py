@@ -57,8 +57,8 @@ class ChatSession:
         if conversation_id is None:
             preset_obj = get_preset(preset) if preset else None
             base = params or SamplingParams()
-            if preset_obj and preset_obj.params and params is None:
-                base = base.updated(**preset_obj.params)
+            if preset_obj and params is None:
+                base = base.updated(**preset_obj.sampling_params())
             conversation = store.create_conversation(
                 model=model_name, preset=preset, system_prompt=system_prompt, params=base.as_dict()
             )
@@ -84,7 +84,12 @@ class ChatSession:
 
     def set_preset(self, name: str | None) -> Preset | None:
         preset = get_preset(name) if name else None
-        params = self.params.updated(**preset.params) if preset and preset.params else self.params
+        if preset is not None:
+            params = self.params.updated(**preset.sampling_params())
+        else:  # no preset: a JSON preset's grammar goes with it (a schema of one's own stays)
+            params = self.params
+            if params.grammar is not None and params.grammar == _json_object_grammar():
+                params = params.updated(grammar=None, json_schema=None)
         self.store.update_conversation(self.conversation_id, preset=name, params=params.as_dict())
         return preset
 
@@ -233,6 +238,12 @@ class ChatSession:
             )
             self._current = None
             self.last_outcome = ReplyOutcome(self.store.get_message(reply.id), finished, notice)
+
+
+def _json_object_grammar() -> str:
+    from engine.structured import json_object_grammar
+
+    return json_object_grammar()
 
 
 def _fixed_reply(text: str) -> ReplyStream:

@@ -74,6 +74,8 @@ class _Server:
             self.load(rid, *payload)
         elif kind == p.CHAT:
             self.chat(rid, *payload)
+        elif kind == p.COMPLETE:
+            self.chat(rid, *payload, plain=True)
         else:
             self.answer_when_done(rid, self.call(kind, payload))
         return True
@@ -110,8 +112,10 @@ class _Server:
         future.add_done_callback(lambda _f: self.load_cancels.pop(rid, None))
         self.answer_when_done(rid, future)
 
-    def chat(self, rid: int, messages, params, busy: bool = False) -> None:
-        stream = self.host.chat(messages, params, busy=busy)
+    def chat(self, rid: int, messages, params, busy: bool = False, plain: bool = False) -> None:
+        """Stream a reply (``plain``: ``messages`` is a prompt to continue as plain text)."""
+        reply = self.host.complete if plain else self.host.chat
+        stream = reply(messages, params, busy=busy)
         self.streams[rid] = stream
 
         def forward() -> None:

@@ -1,6 +1,6 @@
 """Messages between the app and its engine process: ``(kind, request id, payload)`` tuples, pickled.
 
-Parent to child: LOAD (path, options, report_progress), UNLOAD, CHAT (messages, params, whether the app is indexing), CANCEL (the
+Parent to child: LOAD (path, options, report_progress), UNLOAD, CHAT (messages, params, whether the app is indexing), COMPLETE (prompt, params, indexing), CANCEL (the
 request id to cancel), COUNT_TOKENS (text), APPLY_ADAPTERS (list of ResolvedAdapter), ACTIVE_ADAPTERS,
 FORGET_ADAPTER (path), INFO, RESET_CACHE, SHUTDOWN.
 Child to parent: HELLO (once), RESULT (value), ERROR (an InglenookError), PROGRESS (fraction),
@@ -10,6 +10,7 @@ EVENT (a reply event), END (a reply stream is over).
 LOAD = "load"
 UNLOAD = "unload"
 CHAT = "chat"
+COMPLETE = "complete"
 CANCEL = "cancel"
 COUNT_TOKENS = "count_tokens"
 APPLY_ADAPTERS = "apply_adapters"

@@ -150,11 +150,19 @@ class EngineProcess:
         return self._request(p.COUNT_TOKENS, text).result()
 
     def chat(self, messages: list[Message], params: SamplingParams) -> ReplyStream:
+        return self._reply(p.CHAT, messages, params)
+
+    def complete(self, prompt: str, params: SamplingParams) -> ReplyStream:
+        """A plain-text continuation of ``prompt`` (no chat template), streamed like a chat reply."""
+        return self._reply(p.COMPLETE, prompt, params)
+
+    def _reply(self, kind: str, messages, params: SamplingParams) -> ReplyStream:
         stream = _RemoteStream(self)
         if self._needs_restore():  # the engine died: bring the model back first
-            threading.Thread(target=self._restore_then_chat, args=(stream, messages, params), daemon=True).start()
+            threading.Thread(target=self._restore_then_chat, args=(stream, messages, params, kind),
+                             daemon=True).start()
         else:
-            self._start_chat(stream, messages, params)
+            self._start_chat(stream, messages, params, kind)
         return stream
 
     def reset_cache(self) -> None:
@@ -168,25 +176,25 @@ class EngineProcess:
         self._stop_child()
 
     # ----------------------------------------------------------------------------- internals
-    def _start_chat(self, stream: _RemoteStream, messages: list[Message], params: SamplingParams) -> None:
+    def _start_chat(self, stream: _RemoteStream, messages, params: SamplingParams, kind: str = p.CHAT) -> None:
         try:
             child = self._ensure_child()
             rid = next(self._ids)
             stream.bind(child, rid)
             child.streams[rid] = stream
-            child.send(p.CHAT, rid, (messages, params, activity.background_busy()))
+            child.send(kind, rid, (messages, params, activity.background_busy()))
         except InglenookError as exc:
             stream._put(Finished("error", _NO_TIMINGS, error=str(exc)))
             stream._put(_END)
 
-    def _restore_then_chat(self, stream: _RemoteStream, messages, params) -> None:
+    def _restore_then_chat(self, stream: _RemoteStream, messages, params, kind: str = p.CHAT) -> None:
         try:
             self._restore_after_crash()
         except InglenookError as exc:
             stream._put(Finished("error", _NO_TIMINGS, error=str(exc)))
             stream._put(_END)
             return
-        self._start_chat(stream, messages, params)
+        self._start_chat(stream, messages, params, kind)
 
     def _needs_restore(self) -> bool:
         return not self._in_child and self._last_load is not None

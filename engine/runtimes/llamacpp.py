@@ -246,14 +246,28 @@ class LlamaCppBackend:
             yield ContextNotice(dropped_messages=dropped, prompt_tokens=len(tokens), n_ctx=n_ctx)
         yield from self._stream(tokens, params, should_stop)
 
+    def complete(self, prompt: str, params: SamplingParams,
+                 should_stop: Callable[[], bool] | None = None) -> Iterator[Event]:
+        """Continue ``prompt`` as plain text: no chat template, no template stop strings."""
+        llm = self._require()
+        params.validate()
+        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=llm._model.add_bos_token(), special=False)
+        if len(tokens) >= llm.n_ctx() - 8:
+            raise GenerationError(
+                f"The prompt is {len(tokens)} tokens but the context holds {llm.n_ctx()}; shorten it or "
+                "load the model with a larger context size."
+            )
+        yield from self._stream(tokens, params, should_stop, template_stops=False)
+
     def _stream(self, tokens: list[int], params: SamplingParams,
-                should_stop: Callable[[], bool] | None) -> Iterator[Event]:
+                should_stop: Callable[[], bool] | None, template_stops: bool = True) -> Iterator[Event]:
         llm = self._require()
         n_ctx = llm.n_ctx()
         budget = min(params.max_tokens, n_ctx - len(tokens) - 1)
+        grammar = llama_native.grammar(llm, params.grammar) if params.grammar else None
         cached = _common_prefix(llm._input_ids[: llm.n_tokens], tokens)
         llm.set_seed(params.seed if params.seed >= 0 else random.randrange(2**31))
-        stops = list(dict.fromkeys(self._stops + list(params.stop)))
+        stops = list(dict.fromkeys((self._stops if template_stops else []) + list(params.stop)))
         scanner = _StopScanner(stops)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         parts: list[str] = []
@@ -263,7 +277,8 @@ class LlamaCppBackend:
         started = time.perf_counter()
         first = None
         generator = llm.generate(tokens, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
-                                 temp=params.temperature, repeat_penalty=params.repeat_penalty)
+                                 temp=params.temperature, repeat_penalty=params.repeat_penalty,
+                                 grammar=grammar)
         try:
             for token in generator:
                 if first is None:

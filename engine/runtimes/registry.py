@@ -13,7 +13,7 @@ from collections.abc import Callable
 from engine.errors import InglenookError
 from engine.runtimes.base import ChatBackend
 
-BUILTIN_RUNTIMES = ("engine.runtimes.llamacpp",)
+BUILTIN_RUNTIMES = ("engine.runtimes.llamacpp", "engine.runtimes.remote", "engine.runtimes.mlc")
 
 _REGISTRY: dict[str, Callable[[], ChatBackend]] = {}
 _builtins_loaded = False

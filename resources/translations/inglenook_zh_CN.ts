@@ -1073,6 +1073,14 @@
         <translation>恢复默认值</translation>
     </message>
     <message>
+        <source>JSON schema</source>
+        <translation>JSON 模式（Schema）</translation>
+    </message>
+    <message>
+        <source>Paste a JSON schema to make every reply a JSON document that follows it. Leave empty for free text.</source>
+        <translation>粘贴一个 JSON Schema，每条回复都将是符合它的 JSON 文档。留空则为自由文本。</translation>
+    </message>
+    <message>
         <source>Higher is more varied, 0 always picks the likeliest word.</source>
         <translation>越高越多样；为 0 时总是选择最可能的词。</translation>
     </message>

@@ -1,4 +1,4 @@
-"""The three knowledge benchmarks run end to end in their --quick mode and print their figure lines.
+"""The knowledge benchmarks and the API benchmark run end to end in their --quick mode and print their figure lines.
 
 They use the real embedder and LanceDB, so they are slow (each well under a minute on an idle machine);
 the figures themselves are not checked, only that every measurement was made and reported.
@@ -53,3 +53,12 @@ def test_bench_search_quick(data_home):
     for mode in ("vector", "fulltext", "hybrid"):
         assert re.search(rf"^  {mode}\s+p50\s+\d+\.\d ms\s+p95\s+\d+\.\d ms", out, re.M), mode
     assert "hybrid + rerank: not measured" in out
+
+
+def test_bench_serve_quick(data_home):
+    out = _run("bench_serve.py", data_home)
+    assert re.search(r"^DECODE .*: direct \d+\.\d tok/s, API streaming \d+\.\d tok/s, RATIO \d\.\d{3}$", out, re.M)
+    assert re.search(r"^TTFT .*: direct \d+\.\d ms, API \d+\.\d ms, OVERHEAD [+-]\d+\.\d ms$", out, re.M)
+    for clients in (1, 4, 8):
+        assert re.search(rf"^CONCURRENCY {clients} clients .*tok/s, .* p95 \d+ ms$", out, re.M), clients
+    assert re.search(r"^JSON SCHEMA \(4 replies each\): with grammar 4/4 valid, without grammar \d/4 valid$", out, re.M)

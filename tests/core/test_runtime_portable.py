@@ -73,7 +73,7 @@ def test_a_child_killed_by_sigill_is_described_in_words():
 def test_doctor_report_without_canary_is_complete():
     report = run_checks(canary=False)
     names = [c.name for c in report.checks]
-    assert names == ["runtime", "gpu", "data", "model"]
+    assert names == ["runtime", "gpu", "mlc", "data", "model"]
     runtime = report.checks[0]
     assert runtime.status == "ok" and "portable build" in runtime.summary
     assert report.ok

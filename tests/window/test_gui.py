@@ -384,6 +384,28 @@ def test_sources_under_an_answer_open_the_file(qtbot, window, tmp_path, monkeypa
     assert window.notice.level == "error"
 
 
+def test_a_json_schema_in_the_settings_shapes_every_reply(qtbot, window):
+    start_with_bundled(qtbot, window)
+    drawer = window.chat.drawer
+    drawer.schema.setPlainText("{not json")
+    drawer.flush()
+    assert not drawer.schema_problem.isHidden() and "not valid JSON" in drawer.schema_problem.text()
+    schema = {"type": "object", "required": ["city", "rank"],
+              "properties": {"city": {"type": "string", "maxLength": 20}, "rank": {"type": "integer"}}}
+    drawer.schema.setPlainText(json.dumps(schema))
+    drawer.flush()
+    assert drawer.schema_problem.isHidden()
+    set_sampling(window, max_tokens=60, temperature=0.0)
+    type_and_send(qtbot, window, "Name a big city.")
+    wait_idle(qtbot, window)
+    answer = json.loads(window.chat.view.widgets[-1].message.content)
+    assert set(answer) == {"city", "rank"} and isinstance(answer["rank"], int)
+    assert json.loads(window.controller.conversations.current.session.params.json_schema) == schema
+    drawer.schema.setPlainText("")
+    drawer.flush()
+    assert window.controller.conversations.current.session.params.grammar is None
+
+
 def test_dropped_turns_are_announced_under_the_chat(qtbot, window):
     from engine.events import ContextNotice
 

@@ -74,7 +74,7 @@ def test_about_and_diagnostics_show_the_checks(qtbot, window):
     dialog = window.show_diagnostics()
     qtbot.waitUntil(lambda: dialog.report is not None, timeout=TIMEOUT_MS)
     names = [check.name for check in dialog.report.checks]
-    assert names == ["runtime", "gpu", "data", "model", "canary"]
+    assert names == ["runtime", "gpu", "mlc", "data", "model", "canary"]
     assert dialog.report.ok, dialog.report.to_json()
     html = dialog.body.toHtml()
     assert "portable build" in html and "canary" in html
