@@ -144,7 +144,8 @@ class _Run:
         self.started = time.perf_counter()
         self.last_report = 0.0
         self.pending: list[_Pending] = []
-        self.pending_chunks = 0
+        self.pending_chunks = 0  # of them to embed
+        self.pending_all = 0
         self.size = max(8, int(collection.setting("chunk_size")))
         self.overlap = min(int(collection.setting("chunk_overlap")), self.size // 2)
         self.context = max(self.size, int(collection.setting("context_size")))
@@ -291,8 +292,11 @@ class _Run:
                                 self.pipeline_id, len(chunks), "indexed", None, list(parsed.warnings))
         self.pending.append(_Pending(cand, new_record, chunks, contexts, parsed.full_text(),
                                      record is None or record.status != "indexed"))
-        self.pending_chunks += len(chunks)
-        if self.pending_chunks >= self.ix.batch_chunks or len(self.pending) >= self.ix.batch_files:
+        # A batch is sized by the chunks it will embed (the embedder's cost), and bounded in all chunks too
+        self.pending_chunks += sum(self.measure.covers(c.text) for c in chunks)
+        self.pending_all += len(chunks)
+        if (self.pending_chunks >= self.ix.batch_chunks or self.pending_all >= 8 * self.ix.batch_chunks
+                or len(self.pending) >= self.ix.batch_files):
             self.flush()
 
     def fail(self, cand: FileCandidate, record: FileRecord | None, reason: str) -> None:
@@ -314,7 +318,7 @@ class _Run:
         """Embed the pending files' chunks and commit them: one LanceDB commit, one SQLite transaction."""
         if not self.pending:
             return
-        batch, self.pending, self.pending_chunks = self.pending, [], 0
+        batch, self.pending, self.pending_chunks, self.pending_all = self.pending, [], 0, 0
         chunks = [(item, chunk, span) for item in batch for chunk, span in zip(item.chunks, item.contexts, strict=True)]
         covered = [self.measure.covers(chunk.text) for _, chunk, _ in chunks]
         texts = [_embedding_text(chunk) for (_, chunk, _), yes in zip(chunks, covered, strict=True) if yes]
