@@ -283,14 +283,15 @@ class _Run:
             return
         try:
             chunks = chunk_document(parsed, self.measure, max_tokens=self.size, overlap_tokens=self.overlap)
-            contexts = context_spans(chunks, units, parsed.full_text(), self.context, self.scope)
+            full_text = parsed.full_text()
+            contexts = context_spans(chunks, units, full_text, self.context, self.scope)
         except Exception as exc:  # a chunker bug must not stop the run: record it and go on
             log.exception("chunking %s failed", path)
             self.fail(cand, record, f"could not be split into chunks ({exc})")
             return
         new_record = FileRecord(path, file_id, cand.kind, cand.size, cand.mtime_ns, content_hash,
                                 self.pipeline_id, len(chunks), "indexed", None, list(parsed.warnings))
-        self.pending.append(_Pending(cand, new_record, chunks, contexts, parsed.full_text(),
+        self.pending.append(_Pending(cand, new_record, chunks, contexts, full_text,
                                      record is None or record.status != "indexed"))
         # A batch is sized by the chunks it will embed (the embedder's cost), and bounded in all chunks too
         self.pending_chunks += sum(self.measure.covers(c.text) for c in chunks)

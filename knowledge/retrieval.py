@@ -193,7 +193,8 @@ class Retriever:
         everyday words and of pseudo-relevance-feedback terms (knowledge.query_expansion)."""
         segmenter = str(collection.setting("segmenter"))
         cleaned = clean_query(query) if options.clean_query else query
-        first = self._fulltext(collection, table, _fts_query(cleaned, segmenter), options.candidates, where)
+        words = _fts_query(cleaned, segmenter)
+        first = self._fulltext(collection, table, words, options.candidates, where)
         out = [(options.fulltext_weight, first)]
         if options.register_weight and mostly_cjk(query):
             extra = register_terms(cleaned)
@@ -203,7 +204,7 @@ class Retriever:
                 out.append((options.fulltext_weight * options.register_weight, hits))
         if options.feedback_weight and len(first) > 3:
             tokens = [h.extra["fts"].split() for h in first]
-            terms = feedback_terms(tokens[:3], tokens, set(_fts_query(cleaned, segmenter).split()))
+            terms = feedback_terms(tokens[:3], tokens, set(words.split()))
             if terms:
                 hits = self._fulltext(collection, table, " ".join(terms), options.candidates, where)
                 out.append((options.fulltext_weight * options.feedback_weight, hits))
