@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.collection_settings import CollectionSettingsDialog, EmbedderDownloadWorker, describe_index
 from desktop_app.controller import AppController
 from desktop_app.widgets import Page, card, heading, muted
 from engine.errors import InglenookError
@@ -142,6 +143,7 @@ class LibraryPage(Page):
         self.workers: dict[str, IndexWorker] = {}
         self.status_text: dict[str, str] = {}
         self.last_summary: dict[str, Any] = {}
+        self.downloads: dict[str, EmbedderDownloadWorker] = {}  # collection name -> its embedder's download
         threading.Thread(target=warm_up, name="inglenook-knowledge-import", daemon=True).start()
         self._build()
         self._watch_event.connect(self._on_watch_event)
@@ -180,12 +182,14 @@ class LibraryPage(Page):
         self.cancel_button.clicked.connect(lambda: self._on_selected(self.cancel))
         self.details_button = QPushButton()
         self.details_button.clicked.connect(lambda: self._on_selected(self.show_details))
+        self.settings_button = QPushButton()
+        self.settings_button.clicked.connect(lambda: self._on_selected(self.open_index_settings))
         self.remove_button = QPushButton()
         self.remove_button.clicked.connect(lambda: self._on_selected(self.remove))
         self.watch_box = QCheckBox()
         self.watch_box.clicked.connect(lambda on: self._on_selected(lambda n: self.set_watched(n, on)))
         for widget in (self.add_button, self.reindex_button, self.cancel_button, self.details_button,
-                       self.remove_button, self.watch_box):
+                       self.settings_button, self.remove_button, self.watch_box):
             buttons.addWidget(widget)
         buttons.addStretch(1)
         return buttons
@@ -225,6 +229,7 @@ class LibraryPage(Page):
         self.reindex_button.setText(self.tr("Re-index"))
         self.cancel_button.setText(self.tr("Cancel"))
         self.details_button.setText(self.tr("Details"))
+        self.settings_button.setText(self.tr("Index settings…"))
         self.remove_button.setText(self.tr("Remove"))
         self.watch_box.setText(self.tr("Watch for changes"))
         self.table.setHorizontalHeaderLabels([
@@ -301,8 +306,10 @@ class LibraryPage(Page):
         name = self.selected_name()
         for button in (self.reindex_button, self.details_button, self.remove_button, self.watch_box):
             button.setEnabled(name is not None)
-        self.reindex_button.setEnabled(name is not None and name not in self.workers)
-        self.cancel_button.setEnabled(name in self.workers)
+        busy = name in self.workers or name in self.downloads
+        self.reindex_button.setEnabled(name is not None and not busy)
+        self.settings_button.setEnabled(name is not None and not busy)
+        self.cancel_button.setEnabled(busy)
         self.watch_box.setChecked(name is not None and self.library.is_watched(name))
 
     # ------------------------------------------------------------------ adding
@@ -376,6 +383,9 @@ class LibraryPage(Page):
             return []
 
     def cancel(self, name: str) -> None:
+        download = self.downloads.get(name)
+        if download is not None:
+            download.cancel()
         worker = self.workers.get(name)
         if worker is not None:
             worker.cancel()
@@ -419,6 +429,9 @@ class LibraryPage(Page):
         if s.skipped or s.failed:
             text += " · " + self.tr("{skipped} skipped, {failed} failed (see Details)").format(
                 skipped=len(s.skipped), failed=len(s.failed))
+        if getattr(s, "chunks_fulltext_only", 0):
+            text += " · " + self.tr("{n} chunks full-text only (language not covered by the embedding model)").format(
+                n=s.chunks_fulltext_only)
         return text
 
     def _on_done(self, name: str, summary) -> None:
@@ -437,7 +450,7 @@ class LibraryPage(Page):
         if self.workers.get(name) is worker:
             del self.workers[name]
         worker.deleteLater()
-        self.progress_bar.setVisible(bool(self.workers))
+        self.progress_bar.setVisible(bool(self.workers) or bool(self.downloads))
         self.refresh()
 
     # ------------------------------------------------------------------ remove, watch, details
@@ -515,6 +528,8 @@ class LibraryPage(Page):
         text = QPlainTextEdit(self.details_text(name))
         text.setReadOnly(True)
         layout.addWidget(text)
+        self._fetch_index_details(name, lambda details: text.setPlainText(
+            describe_index(details) + "\n\n" + self.details_text(name)))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(dialog.reject)
         layout.addWidget(buttons)
@@ -522,6 +537,100 @@ class LibraryPage(Page):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    # ------------------------------------------------------------------ index settings and embedders
+    def _fetch_index_details(self, name: str, on_done) -> None:
+        """``Library.index_details`` reads the LanceDB table: off the GUI thread."""
+        def details() -> dict:
+            return self.library.index_details(self.library.get(name))
+
+        self.controller.run_task(details, on_done=on_done, on_failed=self.show_message)
+
+    def open_index_settings(self, name: str) -> QDialog | None:
+        """The collection's index settings; OK applies them (downloading the embedder first if needed)."""
+        from knowledge.embedder_hub import embedder_choices
+        from knowledge.textsearch import SEGMENTERS
+
+        try:
+            collection = self.library.get(name)
+        except InglenookError as exc:
+            self.show_message(str(exc))
+            return None
+        current = {key: collection.setting(key) for key in ("embedder", "chunk_size", "context_size", "segmenter")}
+        dialog = CollectionSettingsDialog(name, current, embedder_choices(), list(SEGMENTERS), parent=self)
+        self._fetch_index_details(name, lambda details: dialog.state.setText(describe_index(details)))
+        dialog.accepted.connect(lambda: self.apply_index_settings(name, dialog.changes()))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def apply_index_settings(self, name: str, changes: dict[str, Any]) -> bool:
+        """Save ``changes`` and re-index; an embedder that is not downloaded yet is fetched first."""
+        if not changes:
+            return False
+        embedder = changes.get("embedder")
+        if embedder is not None and not self._embedder_installed(embedder):
+            return self._download_embedder(name, embedder, changes)
+        try:
+            self.library.catalog.update(name, **changes)
+        except InglenookError as exc:
+            self.show_message(str(exc))
+            return False
+        self.show_message("")
+        return self.index(name)
+
+    @staticmethod
+    def _embedder_installed(embedder: str) -> bool:
+        from knowledge.embedder_hub import embedder_choices
+
+        return any(c.name == embedder and c.installed for c in embedder_choices())
+
+    def _download_embedder(self, name: str, embedder: str, changes: dict[str, Any]) -> bool:
+        if name in self.downloads:
+            return False
+        worker = EmbedderDownloadWorker(embedder, self.controller.settings.hub_endpoint, parent=self)
+        worker.progress.connect(lambda p, n=name: self._on_download_progress(n, embedder, p))
+        worker.done.connect(lambda _e, n=name: self._on_embedder_ready(n, changes))
+        worker.failed.connect(lambda text, cancelled, n=name: self._on_download_failed(n, text, cancelled))
+        worker.finished.connect(lambda n=name, w=worker: self._download_ended(n, w))
+        self.downloads[name] = worker
+        self.status_text[name] = self.tr("Downloading {embedder}…").format(embedder=embedder)
+        self.progress_label.setText(f"{name}: {self.status_text[name]}")
+        self.progress_bar.setRange(0, 0)
+        self.progress_bar.show()
+        self.refresh()
+        worker.start()
+        return True
+
+    def _on_download_progress(self, name: str, embedder: str, p) -> None:
+        total, done = getattr(p, "total", None), getattr(p, "downloaded", None)
+        if total and done is not None:
+            self.progress_bar.setRange(0, 1000)
+            self.progress_bar.setValue(int(1000 * done / total))
+            text = self.tr("Downloading {embedder}: {done:.0f} of {total:.0f} MB").format(
+                embedder=embedder, done=done / 1e6, total=total / 1e6)
+        else:
+            text = self.tr("Downloading {embedder}…").format(embedder=embedder)
+        self.status_text[name] = text
+        self.progress_label.setText(f"{name}: {text}")
+
+    def _on_embedder_ready(self, name: str, changes: dict[str, Any]) -> None:
+        self.downloads.pop(name, None)
+        self.apply_index_settings(name, changes)
+
+    def _on_download_failed(self, name: str, text: str, cancelled: bool) -> None:
+        self.status_text[name] = self.tr("Download cancelled; the index is unchanged.") if cancelled \
+            else self.tr("Download failed; the index is unchanged.")
+        self.progress_label.setText(f"{name}: {self.status_text[name]}")
+        if not cancelled:
+            self.show_message(self.tr("The embedding model could not be downloaded: {error}").format(error=text))
+
+    def _download_ended(self, name: str, worker: EmbedderDownloadWorker) -> None:
+        if self.downloads.get(name) is worker:
+            del self.downloads[name]
+        worker.deleteLater()
+        self.progress_bar.setVisible(bool(self.workers) or bool(self.downloads))
+        self.refresh()
 
     # ------------------------------------------------------------------ the chat's collections
     def selected_collections(self) -> list[str]:
@@ -576,6 +685,9 @@ class LibraryPage(Page):
         """Stop indexing and watching (the window is closing)."""
         for worker in list(self.workers.values()):
             worker.cancel()
+        for download in list(self.downloads.values()):
+            download.cancel()
+            download.wait(10_000)
         self.library.stop_work()
         for worker in list(self.workers.values()):
             worker.wait(30_000)
