@@ -192,3 +192,22 @@ def test_smollm2_judge_never_crashes_and_is_reported_as_untrustworthy(host):
         assert f"{name}:judge-free" in got
     check = check_judge(judge, limit=2)
     assert check.n == 2 and not check.trustworthy and "not shown as facts" in check.message
+
+
+@pytest.mark.slow
+def test_eval_judge_benchmark_prints_and_writes_its_figures(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "judge.json"
+    run = subprocess.run([sys.executable, "-m", "benchmarks.eval_judge", "--limit", "2", "--json", str(out)],
+                         cwd=root, capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "llm:SmolLM2-135M-Instruct" in run.stdout and "judge-free (lexical)" in run.stdout
+    figures = json.loads(out.read_text())
+    assert set(figures) == {"judge-free (lexical)", "judge-free (lexical + MiniLM)", "llm:SmolLM2-135M-Instruct"}
+    assert all(f["n"] == 2 and not f["trustworthy"] for f in figures.values())  # 2 items are too few to trust
