@@ -15,7 +15,7 @@ import logging
 import threading
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -172,3 +172,105 @@ class EmbedderDownloadWorker(QThread):
             self.failed.emit(f"Unexpected error: {exc!r}", False)
         else:
             self.done.emit(self.name)
+
+class IndexSettingsControl(QObject):
+    """The Library page's Index settings flow: the dialog, the embedder download it may need (progress and
+    cancel on the page), then saving the settings and re-indexing. Kept apart so the page stays small."""
+
+    def __init__(self, page):
+        super().__init__(page)
+        self.page = page
+        self.downloads: dict[str, EmbedderDownloadWorker] = {}
+
+    def fetch_details(self, name: str, on_done) -> None:
+        """``Library.index_details`` reads the LanceDB table: off the GUI thread."""
+        def details() -> dict:
+            return self.page.library.index_details(self.page.library.get(name))
+
+        self.page.controller.run_task(details, on_done=on_done, on_failed=self.page.show_message)
+
+    def open(self, name: str) -> CollectionSettingsDialog | None:
+        """The collection's index settings; OK applies them (downloading the embedder first if needed)."""
+        from knowledge.embedder_hub import embedder_choices
+        from knowledge.textsearch import SEGMENTERS
+
+        try:
+            collection = self.page.library.get(name)
+        except InglenookError as exc:
+            self.page.show_message(str(exc))
+            return None
+        current = {key: collection.setting(key) for key in ("embedder", "chunk_size", "context_size", "segmenter")}
+        dialog = CollectionSettingsDialog(name, current, embedder_choices(), list(SEGMENTERS), parent=self.page)
+        self.fetch_details(name, lambda details: dialog.state.setText(describe_index(details)))
+        dialog.accepted.connect(lambda: self.apply(name, dialog.changes()))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def apply(self, name: str, changes: dict[str, Any]) -> bool:
+        """Save ``changes`` and re-index; an embedder that is not downloaded yet is fetched first."""
+        if not changes:
+            return False
+        embedder = changes.get("embedder")
+        if embedder is not None and not self._embedder_installed(embedder):
+            return self._download_embedder(name, embedder, changes)
+        try:
+            self.page.library.catalog.update(name, **changes)
+        except InglenookError as exc:
+            self.page.show_message(str(exc))
+            return False
+        self.page.show_message("")
+        return self.page.index(name)
+
+    @staticmethod
+    def _embedder_installed(embedder: str) -> bool:
+        from knowledge.embedder_hub import embedder_choices
+
+        return any(c.name == embedder and c.installed for c in embedder_choices())
+
+    def _download_embedder(self, name: str, embedder: str, changes: dict[str, Any]) -> bool:
+        if name in self.downloads:
+            return False
+        worker = EmbedderDownloadWorker(embedder, self.page.controller.settings.hub_endpoint, parent=self.page)
+        worker.progress.connect(lambda p, n=name: self._on_download_progress(n, embedder, p))
+        worker.done.connect(lambda _e, n=name: self._on_embedder_ready(n, changes))
+        worker.failed.connect(lambda text, cancelled, n=name: self._on_download_failed(n, text, cancelled))
+        worker.finished.connect(lambda n=name, w=worker: self._download_ended(n, w))
+        self.downloads[name] = worker
+        self.page.status_text[name] = self.tr("Downloading {embedder}…").format(embedder=embedder)
+        self.page.progress_label.setText(f"{name}: {self.page.status_text[name]}")
+        self.page.progress_bar.setRange(0, 0)
+        self.page.progress_bar.show()
+        self.page.refresh()
+        worker.start()
+        return True
+
+    def _on_download_progress(self, name: str, embedder: str, p) -> None:
+        total, done = getattr(p, "total", None), getattr(p, "downloaded", None)
+        if total and done is not None:
+            self.page.progress_bar.setRange(0, 1000)
+            self.page.progress_bar.setValue(int(1000 * done / total))
+            text = self.tr("Downloading {embedder}: {done:.0f} of {total:.0f} MB").format(
+                embedder=embedder, done=done / 1e6, total=total / 1e6)
+        else:
+            text = self.tr("Downloading {embedder}…").format(embedder=embedder)
+        self.page.status_text[name] = text
+        self.page.progress_label.setText(f"{name}: {text}")
+
+    def _on_embedder_ready(self, name: str, changes: dict[str, Any]) -> None:
+        self.downloads.pop(name, None)
+        self.apply(name, changes)
+
+    def _on_download_failed(self, name: str, text: str, cancelled: bool) -> None:
+        self.page.status_text[name] = self.tr("Download cancelled; the index is unchanged.") if cancelled \
+            else self.tr("Download failed; the index is unchanged.")
+        self.page.progress_label.setText(f"{name}: {self.page.status_text[name]}")
+        if not cancelled:
+            self.page.show_message(self.tr("The embedding model could not be downloaded: {error}").format(error=text))
+
+    def _download_ended(self, name: str, worker: EmbedderDownloadWorker) -> None:
+        if self.downloads.get(name) is worker:
+            del self.downloads[name]
+        worker.deleteLater()
+        self.page.progress_bar.setVisible(bool(self.page.workers) or bool(self.downloads))
+        self.page.refresh()

@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.collection_settings import CollectionSettingsDialog, EmbedderDownloadWorker, describe_index
+from desktop_app.collection_settings import IndexSettingsControl, describe_index
 from desktop_app.controller import AppController
 from desktop_app.widgets import Page, card, heading, muted
 from engine.errors import InglenookError
@@ -143,7 +143,8 @@ class LibraryPage(Page):
         self.workers: dict[str, IndexWorker] = {}
         self.status_text: dict[str, str] = {}
         self.last_summary: dict[str, Any] = {}
-        self.downloads: dict[str, EmbedderDownloadWorker] = {}  # collection name -> its embedder's download
+        self.index_settings = IndexSettingsControl(self)
+        self.downloads = self.index_settings.downloads  # collection name -> its embedder's download
         threading.Thread(target=warm_up, name="inglenook-knowledge-import", daemon=True).start()
         self._build()
         self._watch_event.connect(self._on_watch_event)
@@ -528,7 +529,7 @@ class LibraryPage(Page):
         text = QPlainTextEdit(self.details_text(name))
         text.setReadOnly(True)
         layout.addWidget(text)
-        self._fetch_index_details(name, lambda details: text.setPlainText(
+        self.index_settings.fetch_details(name, lambda details: text.setPlainText(
             describe_index(details) + "\n\n" + self.details_text(name)))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(dialog.reject)
@@ -538,99 +539,12 @@ class LibraryPage(Page):
         dialog.show()
         return dialog
 
-    # ------------------------------------------------------------------ index settings and embedders
-    def _fetch_index_details(self, name: str, on_done) -> None:
-        """``Library.index_details`` reads the LanceDB table: off the GUI thread."""
-        def details() -> dict:
-            return self.library.index_details(self.library.get(name))
-
-        self.controller.run_task(details, on_done=on_done, on_failed=self.show_message)
-
-    def open_index_settings(self, name: str) -> QDialog | None:
-        """The collection's index settings; OK applies them (downloading the embedder first if needed)."""
-        from knowledge.embedder_hub import embedder_choices
-        from knowledge.textsearch import SEGMENTERS
-
-        try:
-            collection = self.library.get(name)
-        except InglenookError as exc:
-            self.show_message(str(exc))
-            return None
-        current = {key: collection.setting(key) for key in ("embedder", "chunk_size", "context_size", "segmenter")}
-        dialog = CollectionSettingsDialog(name, current, embedder_choices(), list(SEGMENTERS), parent=self)
-        self._fetch_index_details(name, lambda details: dialog.state.setText(describe_index(details)))
-        dialog.accepted.connect(lambda: self.apply_index_settings(name, dialog.changes()))
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
-        return dialog
+    # ------------------------------------------------------------------ index settings (collection_settings.py)
+    def open_index_settings(self, name: str):
+        return self.index_settings.open(name)
 
     def apply_index_settings(self, name: str, changes: dict[str, Any]) -> bool:
-        """Save ``changes`` and re-index; an embedder that is not downloaded yet is fetched first."""
-        if not changes:
-            return False
-        embedder = changes.get("embedder")
-        if embedder is not None and not self._embedder_installed(embedder):
-            return self._download_embedder(name, embedder, changes)
-        try:
-            self.library.catalog.update(name, **changes)
-        except InglenookError as exc:
-            self.show_message(str(exc))
-            return False
-        self.show_message("")
-        return self.index(name)
-
-    @staticmethod
-    def _embedder_installed(embedder: str) -> bool:
-        from knowledge.embedder_hub import embedder_choices
-
-        return any(c.name == embedder and c.installed for c in embedder_choices())
-
-    def _download_embedder(self, name: str, embedder: str, changes: dict[str, Any]) -> bool:
-        if name in self.downloads:
-            return False
-        worker = EmbedderDownloadWorker(embedder, self.controller.settings.hub_endpoint, parent=self)
-        worker.progress.connect(lambda p, n=name: self._on_download_progress(n, embedder, p))
-        worker.done.connect(lambda _e, n=name: self._on_embedder_ready(n, changes))
-        worker.failed.connect(lambda text, cancelled, n=name: self._on_download_failed(n, text, cancelled))
-        worker.finished.connect(lambda n=name, w=worker: self._download_ended(n, w))
-        self.downloads[name] = worker
-        self.status_text[name] = self.tr("Downloading {embedder}…").format(embedder=embedder)
-        self.progress_label.setText(f"{name}: {self.status_text[name]}")
-        self.progress_bar.setRange(0, 0)
-        self.progress_bar.show()
-        self.refresh()
-        worker.start()
-        return True
-
-    def _on_download_progress(self, name: str, embedder: str, p) -> None:
-        total, done = getattr(p, "total", None), getattr(p, "downloaded", None)
-        if total and done is not None:
-            self.progress_bar.setRange(0, 1000)
-            self.progress_bar.setValue(int(1000 * done / total))
-            text = self.tr("Downloading {embedder}: {done:.0f} of {total:.0f} MB").format(
-                embedder=embedder, done=done / 1e6, total=total / 1e6)
-        else:
-            text = self.tr("Downloading {embedder}…").format(embedder=embedder)
-        self.status_text[name] = text
-        self.progress_label.setText(f"{name}: {text}")
-
-    def _on_embedder_ready(self, name: str, changes: dict[str, Any]) -> None:
-        self.downloads.pop(name, None)
-        self.apply_index_settings(name, changes)
-
-    def _on_download_failed(self, name: str, text: str, cancelled: bool) -> None:
-        self.status_text[name] = self.tr("Download cancelled; the index is unchanged.") if cancelled \
-            else self.tr("Download failed; the index is unchanged.")
-        self.progress_label.setText(f"{name}: {self.status_text[name]}")
-        if not cancelled:
-            self.show_message(self.tr("The embedding model could not be downloaded: {error}").format(error=text))
-
-    def _download_ended(self, name: str, worker: EmbedderDownloadWorker) -> None:
-        if self.downloads.get(name) is worker:
-            del self.downloads[name]
-        worker.deleteLater()
-        self.progress_bar.setVisible(bool(self.workers) or bool(self.downloads))
-        self.refresh()
+        return self.index_settings.apply(name, changes)
 
     # ------------------------------------------------------------------ the chat's collections
     def selected_collections(self) -> list[str]:

@@ -341,6 +341,29 @@
     </message>
 </context>
 <context>
+    <name>IndexSettingsControl</name>
+    <message>
+        <source>Downloading {embedder}…</source>
+        <translation>正在下载 {embedder}…</translation>
+    </message>
+    <message>
+        <source>Downloading {embedder}: {done:.0f} of {total:.0f} MB</source>
+        <translation>正在下载 {embedder}：{done:.0f} / {total:.0f} MB</translation>
+    </message>
+    <message>
+        <source>Download cancelled; the index is unchanged.</source>
+        <translation>下载已取消；索引未改变。</translation>
+    </message>
+    <message>
+        <source>Download failed; the index is unchanged.</source>
+        <translation>下载失败；索引未改变。</translation>
+    </message>
+    <message>
+        <source>The embedding model could not be downloaded: {error}</source>
+        <translation>无法下载嵌入模型：{error}</translation>
+    </message>
+</context>
+<context>
     <name>LibraryPage</name>
     <message>
         <source>it does not exist</source>
@@ -521,26 +544,6 @@
     <message>
         <source>Details of {name}</source>
         <translation>{name} 的详情</translation>
-    </message>
-    <message>
-        <source>Downloading {embedder}…</source>
-        <translation>正在下载 {embedder}…</translation>
-    </message>
-    <message>
-        <source>Downloading {embedder}: {done:.0f} of {total:.0f} MB</source>
-        <translation>正在下载 {embedder}：{done:.0f} / {total:.0f} MB</translation>
-    </message>
-    <message>
-        <source>Download cancelled; the index is unchanged.</source>
-        <translation>下载已取消；索引未改变。</translation>
-    </message>
-    <message>
-        <source>Download failed; the index is unchanged.</source>
-        <translation>下载失败；索引未改变。</translation>
-    </message>
-    <message>
-        <source>The embedding model could not be downloaded: {error}</source>
-        <translation>无法下载嵌入模型：{error}</translation>
     </message>
 </context>
 <context>
