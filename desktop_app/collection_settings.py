@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QPlainTextEdit,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -274,3 +275,20 @@ class IndexSettingsControl(QObject):
         worker.deleteLater()
         self.page.progress_bar.setVisible(bool(self.page.workers) or bool(self.downloads))
         self.page.refresh()
+
+    def show_details(self, name: str) -> QDialog:
+        dialog = QDialog(self.page)
+        dialog.setWindowTitle(self.tr("Details of {name}").format(name=name))
+        layout = QVBoxLayout(dialog)
+        text = QPlainTextEdit(self.page.details_text(name))
+        text.setReadOnly(True)
+        layout.addWidget(text)
+        self.fetch_details(name, lambda details: text.setPlainText(
+            describe_index(details) + "\n\n" + self.page.details_text(name)))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout.addWidget(buttons)
+        dialog.resize(640, 400)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog

@@ -28,13 +28,11 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMessageBox,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -43,7 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.collection_settings import IndexSettingsControl, describe_index
+from desktop_app.collection_settings import IndexSettingsControl
 from desktop_app.controller import AppController
 from desktop_app.widgets import Page, card, heading, muted
 from engine.errors import InglenookError
@@ -523,21 +521,8 @@ class LibraryPage(Page):
         return "\n".join(lines)
 
     def show_details(self, name: str) -> QDialog:
-        dialog = QDialog(self)
-        dialog.setWindowTitle(self.tr("Details of {name}").format(name=name))
-        layout = QVBoxLayout(dialog)
-        text = QPlainTextEdit(self.details_text(name))
-        text.setReadOnly(True)
-        layout.addWidget(text)
-        self.index_settings.fetch_details(name, lambda details: text.setPlainText(
-            describe_index(details) + "\n\n" + self.details_text(name)))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(dialog.reject)
-        layout.addWidget(buttons)
-        dialog.resize(640, 400)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
-        return dialog
+        """Skipped and failed files, and what the index is made of (filled in off the GUI thread)."""
+        return self.index_settings.show_details(name)
 
     # ------------------------------------------------------------------ index settings (collection_settings.py)
     def open_index_settings(self, name: str):

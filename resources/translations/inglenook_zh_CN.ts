@@ -362,6 +362,10 @@
         <source>The embedding model could not be downloaded: {error}</source>
         <translation>无法下载嵌入模型：{error}</translation>
     </message>
+    <message>
+        <source>Details of {name}</source>
+        <translation>{name} 的详情</translation>
+    </message>
 </context>
 <context>
     <name>LibraryPage</name>
@@ -540,10 +544,6 @@
     <message>
         <source>warning</source>
         <translation>警告</translation>
-    </message>
-    <message>
-        <source>Details of {name}</source>
-        <translation>{name} 的详情</translation>
     </message>
 </context>
 <context>
