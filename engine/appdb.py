@@ -85,7 +85,22 @@ def add_message_extra(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE messages ADD COLUMN extra TEXT")
 
 
-APP_MIGRATIONS = [create_settings_and_chat, add_models_table, add_message_writer_pid, add_message_extra]
+def add_remote_servers(conn: sqlite3.Connection) -> None:
+    """OpenAI-compatible servers used as models (their API keys live in the OS keyring, never here)."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE remote_servers (
+            name TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            added_at REAL NOT NULL
+        );
+        """
+    )
+
+
+APP_MIGRATIONS = [create_settings_and_chat, add_models_table, add_message_writer_pid, add_message_extra,
+                  add_remote_servers]
 
 
 def open_app_db(path: Path | str | None = None) -> SQLiteStore:

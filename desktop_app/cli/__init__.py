@@ -76,7 +76,7 @@ def _add_ask_parser(sub) -> None:
 
 
 def _add_models_parser(sub) -> None:
-    """`nook models list|add|info|remove|set|download`."""
+    """`nook models list|add|add-remote|info|remove|set|download`."""
     models = sub.add_parser("models", help="list, add, download, inspect and remove models")
     msub = models.add_subparsers(dest="models_action", required=True)
     mlist = msub.add_parser("list")
@@ -85,6 +85,11 @@ def _add_models_parser(sub) -> None:
     madd = msub.add_parser("add", help="register a GGUF file from disk")
     madd.add_argument("path")
     madd.add_argument("--name")
+    mremote = msub.add_parser("add-remote", help="keep an OpenAI-compatible server as a model")
+    mremote.add_argument("name", help="the name to choose it by (`nook chat --model NAME`)")
+    mremote.add_argument("url", help="its base URL, e.g. http://127.0.0.1:8080/v1 (#<model> picks one of its models)")
+    mremote.add_argument("--api-key-stdin", action="store_true",
+                         help="read the server's API key from standard input (kept in the OS keyring)")
     minfo = msub.add_parser("info")
     minfo.add_argument("name")
     mrm = msub.add_parser("remove")

@@ -80,9 +80,12 @@ class Context:
             return self._connect_remote(wanted, args, quiet)
         if wanted and wanted.startswith(MLC_PREFIX):
             return self._load_mlc(wanted, args, quiet)
+        entry = self.registry.default_chat_model(wanted)
+        if entry.is_remote:  # a kept server (`nook models add-remote`)
+            self._connect_remote(entry.target, args, quiet)
+            return entry
         if isinstance(self.host, ModelHost) and getattr(self.host.loaded, "architecture", "") in ("remote", "mlc"):
             raise InglenookError("This chat uses a remote or MLC model; start `nook chat --model NAME` for a local one.")
-        entry = self.registry.default_chat_model(wanted)
         if self.host is None:
             self.host = create_model_host()  # the model runs in its own process
         progress = None if quiet else _progress_printer(entry.name)
@@ -98,9 +101,12 @@ class Context:
         from engine.runtimes.remote import KEY_ENV, RemoteAuthError
 
         if self.host is not None:
-            raise InglenookError("Remote models are chosen when the chat starts: `nook chat --model remote:URL`.")
+            raise InglenookError("Remote models are chosen when the chat starts: `nook chat --model NAME` (a server "
+                                 "kept with `nook models add-remote`) or `--model remote:URL`.")
         options = LoadOptions(n_ctx=getattr(args, "ctx", None) or 4096)
-        self.host = ModelHost("remote")
+        from engine.runtimes.remote import RemoteBackend, RemoteTarget
+
+        self.host = ModelHost(RemoteBackend(RemoteTarget.parse(spec)))
         try:
             loaded = self.host.load(spec, options).result()
         except RemoteAuthError:

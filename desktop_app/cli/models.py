@@ -9,10 +9,10 @@ import threading
 from desktop_app.cli.common import print_json
 from engine.chat.history import HistoryStore
 from engine.chat.presets import delete_user_preset, get_preset, list_presets, save_user_preset
-from engine.errors import DownloadCancelled
+from engine.errors import DownloadCancelled, InglenookError
 from engine.hardware import detect_gpu_support, plan_for_model
 from engine.models.gguf import read_gguf
-from engine.models.registry import ModelRegistry
+from engine.models.registry import ModelEntry, ModelRegistry
 from engine.units import format_bytes
 
 
@@ -25,23 +25,31 @@ def run_models(args: argparse.Namespace) -> int:
     action = args.models_action
     if action == "list":
         entries = registry.list(None if args.all else "chat")
+        local = [e for e in entries if not e.is_remote]
+        remote = [e for e in entries if e.is_remote]
         if args.json:
-            print_json([e.as_dict() for e in entries])
+            print_json([e.as_dict() for e in local] + [{**e.as_dict(), **_remote_state(e)} for e in remote])
             return 0
-        for entry in entries:
+        for entry in local:
             print(f"{entry.name:32} {entry.source:8} {format_bytes(entry.size):>9}  {entry.path}")
+        for entry in remote:
+            print(f"{entry.name:32} {'remote':8} {'':>9}  {entry.url}  {_describe_remote(_remote_state(entry))}")
         if not entries:
             print("No models yet: run scripts/setup.sh for the bundled one, or `nook models add PATH`.")
     elif action == "add":
         entry = registry.add(args.path, name=args.name)
         print(f"Added {entry.name} ({format_bytes(entry.size)}) from {entry.path}")
+    elif action == "add-remote":
+        return _add_remote(registry, args)
     elif action == "remove":
         entry = registry.remove(args.name, delete_file=args.delete_file)
+        if entry.is_remote:
+            _forget_key(registry, entry)
         print(f"Removed {entry.name}" + (" and deleted its file" if args.delete_file else ""))
     elif action == "info":
         entry = registry.get(args.name)
-        info = read_gguf(entry.path) if entry.path.suffix == ".gguf" else None
-        data = entry.as_dict()
+        info = read_gguf(entry.path) if not entry.is_remote and entry.path.suffix == ".gguf" else None
+        data = entry.as_dict() if not entry.is_remote else {**entry.as_dict(), **_remote_state(entry)}
         if info is not None:
             data["gguf"] = info.summary()
             plan = plan_for_model(info, entry.settings.get("n_ctx") or 4096)
@@ -55,6 +63,57 @@ def run_models(args: argparse.Namespace) -> int:
     elif action == "download":
         return _download(registry, args)
     return 0
+
+
+def _remote_state(entry: ModelEntry) -> dict:
+    """A remote server's model list, asked with a short timeout; an unreachable server is a state, not a failure."""
+    from engine.runtimes.remote import RemoteError, RemoteUnavailableError, list_server_models
+
+    try:
+        return {"state": "reachable", "models": list_server_models(entry.url)}
+    except RemoteUnavailableError as exc:
+        return {"state": "unreachable", "models": [], "problem": str(exc)}
+    except RemoteError as exc:
+        return {"state": "refused", "models": [], "problem": str(exc)}
+
+
+def _describe_remote(state: dict) -> str:
+    if state["state"] == "reachable":
+        return "models: " + (", ".join(state["models"]) or "none")
+    return f"{state['state']}: {state['problem']}"
+
+
+def _add_remote(registry: ModelRegistry, args: argparse.Namespace) -> int:
+    """Keep the server (name and URL in the database, the key in the OS keyring), then say what it serves."""
+    from engine.runtimes.remote import RemoteKeyError, RemoteTarget, has_keyring, save_remote_key
+
+    key = sys.stdin.readline().strip() if args.api_key_stdin else None
+    if args.api_key_stdin and not key:
+        raise InglenookError("--api-key-stdin was given but standard input held no key; pipe it in, e.g. "
+                             "`printf %s \"$KEY\" | nook models add-remote NAME URL --api-key-stdin`.")
+    if key and not has_keyring():
+        raise RemoteKeyError("There is no working OS keyring here, so the key cannot be kept (Inglenook never "
+                             "writes keys in plain text). Add the server without --api-key-stdin and set "
+                             "INGLENOOK_REMOTE_KEY when you use it.")
+    entry = registry.add_remote(args.name, args.url)
+    if key:
+        try:
+            save_remote_key(RemoteTarget.parse(entry.url).base_url, key)
+        except RemoteKeyError:
+            registry.remove(entry.name)
+            raise
+    print(f"Added {entry.name}: {entry.url}" + (" (its key is in the OS keyring)" if key else ""))
+    print(f"  {_describe_remote(_remote_state(entry))}")
+    return 0
+
+
+def _forget_key(registry: ModelRegistry, entry: ModelEntry) -> None:
+    """Forget the server's key, unless another kept server uses the same base URL."""
+    from engine.runtimes.remote import RemoteTarget, forget_remote_key
+
+    base = RemoteTarget.parse(entry.url).base_url
+    if not any(e.is_remote and RemoteTarget.parse(e.url).base_url == base for e in registry.list("chat")):
+        forget_remote_key(base)
 
 
 def _download(registry: ModelRegistry, args: argparse.Namespace) -> int:

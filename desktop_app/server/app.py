@@ -15,6 +15,7 @@ from starlette.routing import Route
 from desktop_app.server.errors import ApiError
 from desktop_app.server.limits import DEFAULT_MAX_BODY_MB, DEFAULT_MAX_QUEUE, DEFAULT_MAX_TOKENS
 from desktop_app.server.replies import ReplyService
+from desktop_app.server.request_log import LogRequests, RequestLog
 from desktop_app.server.routes import Routes, error_response
 
 
@@ -31,6 +32,7 @@ class ServerConfig:
     default_max_tokens: int = DEFAULT_MAX_TOKENS
     embed_max_chars: int = 32_000
     extra: dict = field(default_factory=dict)
+    ready: Callable[[], None] | None = None  # raises an ApiError when no reply can be given now (no model)
 
 
 def _endpoint(handler):
@@ -83,7 +85,8 @@ async def _any_error(request: Request, exc: Exception):
     return error_response(exc)
 
 
-def create_app(service: ReplyService, config: ServerConfig):
+def create_app(service: ReplyService, config: ServerConfig, log: RequestLog | None = None):
+    """The ASGI app; with ``log``, every request is recorded there (the window's request log)."""
     routes = Routes(service, config)
     app = Starlette(
         routes=[
@@ -95,4 +98,5 @@ def create_app(service: ReplyService, config: ServerConfig):
         ],
         exception_handlers={HTTPException: _http_error, Exception: _any_error},
     )
-    return ApiKeyCheck(app, config.api_key)
+    checked = ApiKeyCheck(app, config.api_key)
+    return LogRequests(checked, log) if log is not None else checked

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 
 from desktop_app.server.errors import ApiError, from_inglenook, server_error
 from desktop_app.server.replies import Prepared, ReplyService, events_of, reply_error, watch_disconnect
+from desktop_app.server.request_log import note
 from desktop_app.server.schemas import (
     ChatRequest,
     CompletionRequest,
@@ -92,6 +93,7 @@ class Routes:
                            param="dimensions")
         vectors = await asyncio.to_thread(embedder.embed_passages, body.inputs)
         tokens = sum(embedder.count_tokens(t) for t in body.inputs)
+        note(request.scope, model=model, prompt_tokens=tokens)
         data = [{"object": "embedding", "index": i,
                  "embedding": base64.b64encode(v.astype("<f4").tobytes()).decode() if body.base64 else v.tolist()}
                 for i, v in enumerate(vectors)]
@@ -108,12 +110,15 @@ class Routes:
         return await self._serve(request, req, chat=False)
 
     async def _serve(self, request: Request, req, chat: bool):
+        if self.config.ready is not None:
+            self.config.ready()  # an ApiError when there is no model to answer with
         model = self.check_model(req.model)
+        note(request.scope, model=model)
         adapters = self.service.resolve_lora(req)
         if chat:
             self.service.check_collections(req)
         ticket = self.service.gate.admit()
-        reply = _Reply(self.service, req, adapters, model, chat)
+        reply = _Reply(self.service, req, adapters, model, chat, request.scope)
         if req.stream:
             return ReplyResponse(reply.chunks(ticket), on_close=ticket.release, on_disconnect=reply.cancel)
         try:
@@ -130,8 +135,9 @@ class _Reply:
     """One chat or completion reply: waits for the model, runs, and is shaped as OpenAI's objects."""
 
     def __init__(self, service: ReplyService, req: ChatRequest | CompletionRequest, adapters, model: str,
-                 chat: bool) -> None:
+                 chat: bool, scope: dict | None = None) -> None:
         self.service = service
+        self.scope = scope or {}
         self.req = req
         self.adapters = adapters
         self.model = model
@@ -174,6 +180,7 @@ class _Reply:
         if finished is None or finished.reason == "error":
             raise reply_error(finished or Finished("error", _NO_TIMINGS, error="The reply ended early."))
         text = "".join(parts)
+        self._note_usage(finished)
         body = self._envelope("chat.completion" if self.chat else "text_completion", prepared)
         body["choices"] = [self._choice(text, finished)]
         body["usage"] = _usage(finished.timings)
@@ -233,6 +240,7 @@ class _Reply:
             yield b"data: [DONE]\n\n"
             return
         reason = FINISH.get(finished.reason, "stop")
+        self._note_usage(finished)
         if self.tools_on:
             content, calls = read_reply("".join(held))
             if calls:
@@ -247,6 +255,10 @@ class _Reply:
             usage["choices"], usage["usage"] = [], _usage(finished.timings)
             yield sse(usage)
         yield b"data: [DONE]\n\n"
+
+    def _note_usage(self, finished: Finished) -> None:
+        note(self.scope, prompt_tokens=finished.timings.prompt_tokens,
+             completion_tokens=finished.timings.completion_tokens)
 
     def _chunk(self, prepared: Prepared | None, delta, reason: str | None) -> dict:
         if self.chat:

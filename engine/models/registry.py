@@ -20,6 +20,7 @@ from engine.appdb import open_app_db
 from engine.errors import InglenookError, ModelError, ModelNotFoundError
 from engine.models.bundled import DEFAULT_CHAT_MODEL, find_bundled, installed_bundled
 from engine.models.gguf import read_gguf
+from engine.models.remotes import PREFIX, RemoteServer, RemoteServers
 from engine.paths import models_dir
 from engine.store import SQLiteStore
 
@@ -39,11 +40,35 @@ class ModelEntry:
     added_at: float = 0.0
     settings: dict[str, Any] = field(default_factory=dict)
     title: str = ""
+    url: str | None = None  # a remote server's base URL [#model] (source "remote"); ``path`` is then unused
+
+    @property
+    def is_remote(self) -> bool:
+        return self.source == "remote"
+
+    @property
+    def location(self) -> str:
+        """Where the model is: its file, or its server's URL."""
+        return self.url if self.url else str(self.path)
+
+    @property
+    def target(self) -> str:
+        """What a runtime loads: the file path, or ``remote:<URL>`` for a remote server."""
+        return PREFIX + self.url if self.url else str(self.path)
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "path": str(self.path), "kind": self.kind, "source": self.source,
+        data = {"name": self.name, "path": str(self.path), "kind": self.kind, "source": self.source,
                 "repo_id": self.repo_id, "filename": self.filename, "sha256": self.sha256, "size": self.size,
                 "settings": self.settings, "title": self.title or self.name}
+        if self.url:
+            data["url"] = self.url
+            del data["path"]
+        return data
+
+
+def remote_entry(server: RemoteServer) -> ModelEntry:
+    return ModelEntry(name=server.name, path=Path(server.name), kind="chat", source="remote",
+                      added_at=server.added_at, url=server.url)
 
 
 def slugify(text: str) -> str:
@@ -54,14 +79,22 @@ def slugify(text: str) -> str:
 class ModelRegistry:
     def __init__(self, db: SQLiteStore | None = None):
         self.db = db or open_app_db()
+        self.remotes = RemoteServers(self.db)
 
     # --------------------------------------------------------------- read
     def list(self, kind: str | None = "chat") -> list[ModelEntry]:
-        """Bundled models first, then the user's, newest last."""
+        """Bundled models first, then the user's, newest last, then remote servers."""
         entries = [self._bundled_entry(b.spec.name) for b in installed_bundled(kind)]
         sql = "SELECT * FROM models WHERE " + ("kind = ?" if kind else "kind != 'override'") + " ORDER BY added_at"
         entries += [self._row(r) for r in self.db.query(sql, (kind,) if kind else ())]
+        if kind in (None, "chat"):
+            entries += [remote_entry(s) for s in self.remotes.list()]
         return entries
+
+    def add_remote(self, name: str, url: str) -> ModelEntry:
+        """Keep an OpenAI-compatible server as a model (its key goes to the OS keyring elsewhere, not here)."""
+        taken = {e.name for e in self.list(None)}
+        return remote_entry(self.remotes.add(name, url, taken))
 
     def get(self, name_or_path: str | Path) -> ModelEntry:
         """A registered model by name, a bundled model, or any GGUF path (used ad hoc)."""
@@ -69,6 +102,9 @@ class ModelRegistry:
         rows = self.db.query("SELECT * FROM models WHERE name = ?", (text,))
         if rows:
             return self._row(rows[0])
+        server = self.remotes.find(text)
+        if server is not None:
+            return remote_entry(server)
         try:
             return self._bundled_entry(text)
         except ModelNotFoundError as exc:
@@ -121,6 +157,9 @@ class ModelRegistry:
 
     def remove(self, name: str, *, delete_file: bool = False) -> ModelEntry:
         entry = self.get(name)
+        if entry.is_remote:
+            self.remotes.remove(name)
+            return entry
         if entry.source == "bundled":
             raise ModelError(f"{name} is bundled with Inglenook and cannot be removed; uninstall its package instead.")
         with self.db.transaction() as conn:
@@ -134,6 +173,8 @@ class ModelRegistry:
         if unknown:
             raise InglenookError(f"Unknown model setting(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(SETTING_KEYS))}.")
         entry = self.get(name)
+        if entry.is_remote:
+            raise ModelError(f"{name} is a remote server: its settings are the server's own.")
         merged = {**entry.settings, **{k: v for k, v in settings.items() if v is not None}}
         key = "bundled:" + name if entry.source == "bundled" else name
         with self.db.transaction() as conn:

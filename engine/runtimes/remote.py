@@ -80,7 +80,7 @@ def is_remote(name: str | None) -> bool:
 
 
 # ----------------------------------------------------------------------------- keys
-def _keyring():
+def os_keyring():
     """The keyring module when it imports and has a backend that can store secrets, else None."""
     try:
         import keyring
@@ -96,7 +96,7 @@ def remote_key(base_url: str) -> str | None:
     key = os.environ.get(KEY_ENV)
     if key:
         return key
-    keyring = _keyring()
+    keyring = os_keyring()
     if keyring is None:
         return None
     try:
@@ -105,9 +105,25 @@ def remote_key(base_url: str) -> str | None:
         return None
 
 
+def has_keyring() -> bool:
+    """Whether keys can be kept here (an OS keyring with a working backend)."""
+    return os_keyring() is not None
+
+
+def forget_remote_key(base_url: str) -> None:
+    """Remove the key kept for ``base_url`` (nothing happens when none is kept, or there is no keyring)."""
+    keyring = os_keyring()
+    if keyring is None:
+        return
+    try:
+        keyring.delete_password(KEYRING_SERVICE, base_url)
+    except Exception:  # none was kept
+        pass
+
+
 def save_remote_key(base_url: str, key: str) -> None:
     """Keep ``key`` for ``base_url`` in the OS keyring; refused (never written in plain text) without one."""
-    keyring = _keyring()
+    keyring = os_keyring()
     if keyring is None:
         raise RemoteKeyError("There is no working OS keyring here, so the key is not saved (Inglenook never "
                              f"writes keys in plain text). Set {KEY_ENV} for this session instead.")
@@ -146,6 +162,33 @@ def _transport_error(exc: httpx.HTTPError, base_url: str) -> RemoteError:
                                       "overloaded? Try again, or a smaller model there.")
     return RemoteUnavailableError(f"Cannot reach {base_url} ({exc}). Is the server running, and is the URL "
                                   "right (e.g. http://127.0.0.1:8080/v1)?")
+
+
+PROBE_TIMEOUT = httpx.Timeout(3.0)
+
+
+def list_server_models(url: str, api_key: str | None = None, timeout: httpx.Timeout = PROBE_TIMEOUT) -> list[str]:
+    """The models a server lists (``GET /models``), asked with a short timeout; a typed ``RemoteError`` that
+    says what to do when it cannot be asked. ``api_key`` None: the key kept for it (``remote_key``)."""
+    target = RemoteTarget.parse(url)
+    key = api_key if api_key is not None else remote_key(target.base_url)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = httpx.get(target.base_url + "/models", headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise _transport_error(exc, target.base_url) from None
+    if response.status_code != 200:
+        raise _error_for(response, target.base_url)
+    try:
+        data = response.json()
+        models = [m["id"] for m in data.get("data", []) if isinstance(m, dict) and "id" in m]
+    except (ValueError, AttributeError):
+        raise RemoteServerError(f"{target.base_url}/models did not answer with a model list; is this the "
+                                "server's /v1 address?") from None
+    if target.model is not None and target.model not in models:
+        raise RemoteNotFoundError(f"{target.base_url} has no model {target.model!r}; it has: "
+                                  f"{', '.join(models) or 'none'}.")
+    return models
 
 
 class RemoteBackend:
