@@ -8,6 +8,7 @@ and composes one small controller per concern.
 * ``conversations``  ``ConversationControl``: the current conversation, its settings, the list
 * ``replies``        ``ReplyControl``: send, regenerate, edit, stop
 * ``lora``           ``LoraControl``: a conversation's styles, adding, converting and training adapters
+* ``server``         ``ServerControl``: the "Local server" switch (the model over the OpenAI-compatible API)
 * ``tasks``, ``notices``  background calls, and the ``error`` / ``info`` messages every part reports to
 
 Pages call these and listen to their signals; they never call the engine directly for anything that
@@ -29,11 +30,13 @@ from PySide6.QtCore import QObject
 from desktop_app.conversation_control import ConversationControl
 from desktop_app.current_conversation import CurrentConversation
 from desktop_app.download_control import DownloadControl
+from desktop_app.host_switch import HostSwitch
 from desktop_app.lora_control import LoraControl
 from desktop_app.model_catalog import ModelCatalog
 from desktop_app.model_loader import ModelLoader
 from desktop_app.notices import Notices
 from desktop_app.reply_control import ReplyControl
+from desktop_app.server_control import ServerControl
 from desktop_app.settings_control import SettingsControl
 from desktop_app.workers import DownloadWorker, Task, TaskRunner
 from engine.chat.history import HistoryStore
@@ -52,7 +55,8 @@ class AppController(QObject):
         super().__init__(parent)
         self.store = store or HistoryStore()
         self.registry = registry or ModelRegistry(self.store.db)
-        self.host = host or create_model_host()  # the model runs in its own process
+        # the model runs in its own process, or on a remote server the user added (HostSwitch)
+        self.host = HostSwitch(host or create_model_host())
         self.closed = False
         self.notices = Notices(self)
         self.error, self.info = self.notices.error, self.notices.info
@@ -66,6 +70,7 @@ class AppController(QObject):
         self.replies = ReplyControl(self.current, self.loader, self.lora, self.settings, self.notices, self)
         self.conversations = ConversationControl(self.current, self.replies, self.store, self.settings,
                                                  self.notices, self)
+        self.server = ServerControl(self.host, self.store, self.settings, self.tasks, self.notices, self)
         self._wire()
 
     def _wire(self) -> None:
@@ -74,6 +79,9 @@ class AppController(QObject):
         self.loader.load_started.connect(lambda _name: self.replies.stop())
         # the current conversation goes on with the model just loaded
         self.loader.model_loaded.connect(lambda _loaded: self.conversations.record_model(self.loader.loaded_entry))
+        # the local server serves the model the window loaded
+        self.loader.model_loaded.connect(lambda loaded: self.server.follow_model(
+            self.loader.loaded_entry.name if self.loader.loaded_entry else None, loaded.name))
         # a finished download is a new model in the list
         self.downloads.download_finished.connect(lambda _entry: self.catalog.models_changed.emit())
 
@@ -157,6 +165,7 @@ class AppController(QObject):
         if self.closed:
             return
         self.closed = True
+        self.server.shutdown()  # API replies end first: the model is about to go
         self.loader.cancel_load()
         self.lora.shutdown(wait=False)  # cancels training, lets a reply waiting for a style change go on
         workers = [w for w in (self.replies.worker, self.downloads.worker) if w is not None]

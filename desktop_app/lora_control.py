@@ -158,7 +158,7 @@ class LoraControl(QObject):
     def _note_fit(self, entry: ModelEntry) -> None:
         """Say at once when a new adapter does not fit the loaded model (checked off the GUI thread)."""
         loaded = self.controller.loaded_entry if self.controller.host.loaded is not None else None
-        if loaded is None:
+        if loaded is None or loaded.is_remote:  # a remote server's model file is not here to check against
             self.controller.info.emit(QCoreApplication.translate("LoraControl", "Added the style {name}.")
                                       .format(name=entry.name))
             return

@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
             self.resize(1200, 780)
             self.show_page("welcome" if not c.settings.has_history() else "chat")
         c.catalog.detect_gpu()
+        c.server.start_if_enabled()  # the Local server was on when the window last closed
         threading.Thread(target=warm_up, name="inglenook-warm-up", daemon=True).start()
         QTimer.singleShot(100, self.chat.view.warm_up)  # the first reply then starts without a hitch
 
@@ -126,6 +127,7 @@ class MainWindow(QMainWindow):
         self.welcome = WelcomePage()
         self.chat = ChatPage(c, self.models)
         self.library = LibraryPage(c)
+        c.server.library = self.library.library  # the API's "collections" are the Library's
         self.chat_collections = ChatCollections(self.library)
         self.chat.context_row.insertWidget(0, self.chat_collections)  # under the model picker
         self.models_page = ModelsPage(c, self.models)
@@ -265,6 +267,11 @@ class MainWindow(QMainWindow):
         loader = self.controller.loader
         if loader.loading:
             self.model_status.setText(self.tr("Loading {name}…").format(name=loader.loading))
+        elif loader.host.loaded is not None and loader.host.loaded.architecture == "remote":
+            entry = loader.loaded_entry
+            self.model_status.setText(self.tr("{name} · {model} on {url}").format(
+                name=entry.name if entry else loader.host.loaded.name, model=loader.host.loaded.name,
+                url=entry.url if entry and entry.url else loader.host.loaded.path))
         elif loader.host.loaded is not None:
             loaded = loader.host.loaded
             self.model_status.setText(self.tr("{name} · context {n_ctx} · {gpu}").format(
@@ -303,6 +310,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.save_state()
+        self.controller.server.shutdown()  # before the library and the model go
         self.library.shutdown()
         self.controller.shutdown()
         self.library.close_catalog()

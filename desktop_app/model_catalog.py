@@ -49,6 +49,41 @@ class ModelCatalog(QObject):
         self.models_changed.emit()
         return entry
 
+    # ------------------------------------------------------------- remote servers
+    def add_remote_server(self, name: str, url: str, api_key: str | None,
+                          report: Callable[[str], None] | None = None) -> ModelEntry | None:
+        """Keep a server as a model: name and URL in the database, the key in the OS keyring (or, where there
+        is none, in memory until the app closes). None, with the reason reported, when it cannot be added."""
+        from engine.runtimes.remote import RemoteKeyError, RemoteTarget, save_remote_key
+
+        try:
+            entry = self.registry.add_remote(name, url)
+        except InglenookError as exc:
+            (report or self.notices.error.emit)(str(exc))
+            return None
+        if api_key:
+            base = RemoteTarget.parse(entry.url).base_url
+            try:
+                save_remote_key(base, api_key)
+            except RemoteKeyError:
+                self.loader.host.session_keys[base] = api_key
+                self.notices.info.emit(QCoreApplication.translate(
+                    "AppController", "There is no OS keyring here, so the key for {name} is kept only until "
+                    "Inglenook closes (it is never saved in plain text).").format(name=entry.name))
+        self.models_changed.emit()
+        return entry
+
+    def server_models(self, url: str, api_key: str | None, on_done: Callable[[list[str]], None],
+                      on_failed: Callable[[str], None]) -> None:
+        """Ask a server for its models off the GUI thread (short timeout); the failure says what to do."""
+        from engine.runtimes.remote import RemoteTarget, list_server_models
+
+        def work() -> list[str]:
+            key = api_key or self.loader.host.session_keys.get(RemoteTarget.parse(url).base_url)
+            return list_server_models(url, key)
+
+        self.tasks.run(work, on_done=on_done, on_failed=on_failed)
+
     def remove_model(self, name: str, delete_file: bool = False) -> bool:
         loaded = self.loader.loaded_entry
         if loaded is not None and loaded.name == name:
@@ -56,7 +91,9 @@ class ModelCatalog(QObject):
                 "AppController", "{name} is loaded; load another model before removing it.").format(name=name))
             return False
         try:
-            self.registry.remove(name, delete_file=delete_file)
+            removed = self.registry.remove(name, delete_file=delete_file)
+            if removed.is_remote:
+                self._forget_key(removed)
         except InglenookError as exc:
             self.notices.error.emit(str(exc))
             return False
@@ -66,6 +103,15 @@ class ModelCatalog(QObject):
             return False
         self.models_changed.emit()
         return True
+
+    def _forget_key(self, removed: ModelEntry) -> None:
+        """A removed server's key goes too, unless another kept server shares its base URL."""
+        from engine.runtimes.remote import RemoteTarget, forget_remote_key
+
+        base = RemoteTarget.parse(removed.url).base_url
+        if not any(e.is_remote and RemoteTarget.parse(e.url).base_url == base for e in self.registry.list("chat")):
+            forget_remote_key(base)
+            self.loader.host.session_keys.pop(base, None)
 
     def update_model_settings(self, name: str, **settings: Any) -> ModelEntry | None:
         try:

@@ -81,7 +81,7 @@ class ModelLoader(QObject):
             self._fraction = fraction
             return not cancel.is_set()
 
-        future = self.host.load(entry.path, self.load_options(entry), progress)
+        future = self.host.load(entry.target, self.load_options(entry), progress)  # a file, or remote:URL
         future.add_done_callback(lambda f: self._load_done_from_thread.emit(f, entry, token))
         self._progress_timer.start()
         return True

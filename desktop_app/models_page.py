@@ -46,6 +46,8 @@ class ModelsPage(Page):
         self.downloads = controller.downloads
         self.models = models
         self._hub_files: list[HubFile] = []
+        self.server_models: list[str] = []  # the selected remote server's models, once it answered
+        self.server_dialog = None
         self._plan_request = 0
         self._plan_timer = QTimer(self, singleShot=True, interval=250, timeout=self.update_plan)
 
@@ -100,10 +102,13 @@ class ModelsPage(Page):
         self.load_button.clicked.connect(self.load_selected)
         self.add_button = QPushButton()
         self.add_button.clicked.connect(self._choose_file)
+        self.add_server_button = QPushButton()
+        self.add_server_button.clicked.connect(self.add_server)
         self.remove_button = QPushButton()
         self.remove_button.clicked.connect(lambda: self.remove_selected())
         buttons.addWidget(self.load_button)
         buttons.addWidget(self.add_button)
+        buttons.addWidget(self.add_server_button)
         buttons.addStretch(1)
         buttons.addWidget(self.remove_button)
         layout.addLayout(buttons)
@@ -219,10 +224,12 @@ class ModelsPage(Page):
             "Chat models Inglenook can load. Files you add stay where they are; downloads go to the data folder."))
         self.models.set_labels(
             {"name": self.tr("Name"), "source": self.tr("Source"), "size": self.tr("Size"), "path": self.tr("File")},
-            {"bundled": self.tr("Built in"), "local": self.tr("File on disk"), "hub": self.tr("Downloaded")},
+            {"bundled": self.tr("Built in"), "local": self.tr("File on disk"), "hub": self.tr("Downloaded"),
+             "remote": self.tr("Remote server")},
         )
         self.load_button.setText(self.tr("Load"))
         self.add_button.setText(self.tr("Add GGUF file…"))
+        self.add_server_button.setText(self.tr("Add a server…"))
         self.remove_button.setText(self.tr("Remove"))
         self.ctx_label.setText(self.tr("Context size (tokens)"))
         self.threads_label.setText(self.tr("CPU threads"))
@@ -272,8 +279,10 @@ class ModelsPage(Page):
 
     def _selection_changed(self, *_args) -> None:
         entry = self.selected()
-        self.settings_box.setEnabled(entry is not None)
-        if entry is None:
+        self.settings_box.setEnabled(entry is not None and not entry.is_remote)
+        if entry is not None and entry.is_remote:
+            self._show_server(entry)
+        elif entry is None:
             self.settings_box.setTitle(self.tr("Model settings"))
             self.fit.setText(self.tr("Select a model to see its settings."))
         else:
@@ -304,9 +313,45 @@ class ModelsPage(Page):
     def _gpu_setting(self) -> int | str:
         return ["auto", -1, self.gpu_layers.value()][self.gpu_mode.currentIndex()]
 
+    def _show_server(self, entry: ModelEntry) -> None:
+        """A remote server has no local settings: its box lists the server's models instead (asked off the GUI
+        thread, with a short timeout)."""
+        self._plan_request += 1
+        request = self._plan_request
+        self.settings_box.setTitle(self.tr("{name} (remote server)").format(name=entry.name))
+        self.fit.setText(self.tr("Asking {url} for its models…").format(url=entry.url))
+
+        def done(models: list[str]) -> None:
+            if request == self._plan_request:
+                self.server_models = models
+                self.fit.setText(self.tr("Its models: {models}").format(models=", ".join(models) or "—"))
+
+        def failed(message: str) -> None:
+            if request == self._plan_request:
+                self.server_models = []
+                self.fit.setText(self.tr("Not usable now: {problem}").format(problem=message))
+
+        self.catalog.server_models(entry.url, None, on_done=done, on_failed=failed)
+
+    def add_server(self):
+        """"Add a server…": opens the dialog (window-modal, not blocking) and returns it."""
+        from desktop_app.remote_server_dialog import RemoteServerDialog
+
+        dialog = RemoteServerDialog(self.catalog, self)
+        dialog.accepted.connect(lambda: self._server_added(dialog.added))
+        self.server_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _server_added(self, entry: ModelEntry | None) -> None:
+        if entry is not None:
+            self.select(entry.name)
+            self.controller.info.emit(self.tr("Added {name}. Load it to chat through that server.")
+                                      .format(name=entry.name))
+
     def update_plan(self) -> None:
         entry = self.selected()
-        if entry is None:
+        if entry is None or entry.is_remote:
             return
         self._plan_request += 1
         request = self._plan_request

@@ -57,7 +57,8 @@ class ConversationListModel(QAbstractListModel):
 
 
 class ModelListModel(QAbstractTableModel):
-    """Chat models: bundled, added from disk, downloaded. Column 0 is the name (also for combo boxes)."""
+    """Chat models: bundled, added from disk, downloaded, remote servers. Column 0 is the name (also for combo
+    boxes); the last column is the file, or the server's address."""
 
     COLUMNS = ("name", "source", "size", "path")
 
@@ -113,9 +114,9 @@ class ModelListModel(QAbstractTableModel):
                 return self.sources.get(entry.source, entry.source)
             if column == "size":
                 return format_bytes(entry.size) if entry.size else ""
-            return str(entry.path)
+            return entry.location
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{entry.name}\n{entry.path}"
+            return f"{entry.name}\n{entry.location}"
         if role in (IdRole, NameRole):
             return entry.name
         return None

@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "state.collections": [],  # collections a new chat uses (the Library page; each conversation keeps its own)
     "state.strict": False,  # answer only from those documents
     "state.watched": [],  # collections kept current while the app runs (the Library's watch toggle)
+    "server.enabled": False,  # the Local server switch (its API key is in the OS keyring, never here)
+    "server.host": "127.0.0.1",
+    "server.port": 8080,
     "documents.rewrite": "off",  # query rewriting before document search: off wins with the bundled 135M model
 }
 

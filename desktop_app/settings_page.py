@@ -1,4 +1,4 @@
-"""Settings: appearance, language, threads, the Hub mirror and the data folder."""
+"""Settings: appearance, language, threads, the Hub mirror, the data folder and the local server."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from desktop_app.controller import AppController
 from desktop_app.i18n import LANGUAGES
 from desktop_app.locations import choose_data_dir, chosen_data_dir
+from desktop_app.server_panel import ServerPanel
 from desktop_app.theme import FONT_RANGE, THEMES
 from desktop_app.widgets import Page, heading, muted
 from engine.errors import InglenookError
@@ -52,6 +53,8 @@ class SettingsPage(Page):
         layout.addWidget(self._build_models_box())
         layout.addWidget(self._build_hub_box())
         layout.addWidget(self._build_storage_box())
+        self.server_panel = ServerPanel(controller.server)
+        layout.addWidget(self.server_panel)
         layout.addStretch(1)
         holder = QWidget()
         centered = QHBoxLayout(holder)
@@ -166,6 +169,7 @@ class SettingsPage(Page):
         self.open_button.setText(self.tr("Open"))
         self.change_button.setText(self.tr("Change…"))
         self._update_data_hint()
+        self.server_panel.retranslate()
         self._loading = was
 
     def load(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import secrets
 import socket
 import threading
@@ -94,6 +95,8 @@ def _bind(address: str, port: int) -> socket.socket:
     family, kind, proto, _name, sockaddr = infos[0]
     sock = socket.socket(family, kind, proto)
     try:
+        if os.name != "nt":  # as uvicorn does: a restart may reuse the port its closed connections wait on
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(sockaddr)

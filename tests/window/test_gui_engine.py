@@ -43,7 +43,7 @@ def send(qtbot, window: MainWindow, text: str) -> None:
 
 def test_kill_9_of_the_engine_mid_reply_leaves_the_window_and_the_history(qtbot, window):
     c = window.controller
-    assert isinstance(c.host, EngineProcess), "the window must run the model out of process"
+    assert isinstance(c.host.local, EngineProcess), "the window must run the model out of process"
     load_bundled(qtbot, window)
     engine_pid = c.host.pid
     assert engine_pid and engine_pid != os.getpid()
