@@ -23,10 +23,6 @@ from desktop_app.workers import TaskRunner
 DEFAULT_HOST = "127.0.0.1"
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("ServerControl", text)
-
-
 class ServerControl(QObject):
     """On/off, address, key and status of the window's local server. ``state_changed`` after each change."""
 
@@ -91,8 +87,9 @@ class ServerControl(QObject):
         self.api_key = key
         self.key_in_keyring = store_api_key(key) and key is not None
         if key and not self.key_in_keyring:
-            self.notices.info.emit(_tr("There is no OS keyring here, so the key is kept only until Inglenook "
-                                       "closes (it is never saved in plain text)."))
+            self.notices.info.emit(QCoreApplication.translate(
+                "ServerControl", "There is no OS keyring here, so the key is kept only until Inglenook closes "
+                "(it is never saved in plain text)."))
         self.state_changed.emit()
         if self._wanted:
             self._apply()
@@ -142,10 +139,12 @@ class ServerControl(QObject):
 
     def _refusal(self) -> str:
         if self.needs_key() and not self.api_key:
-            return _tr("Listening on {host} lets other machines use the model: set an API key first (Generate), "
-                       "or use 127.0.0.1.").format(host=self.address)
+            return QCoreApplication.translate(
+                "ServerControl", "Listening on {host} lets other machines use the model: set an API key first "
+                "(Generate), or use 127.0.0.1.").format(host=self.address)
         if self.api_key and len(self.api_key) < 8:
-            return _tr("The API key is too short; use at least 8 characters, or Generate one.")
+            return QCoreApplication.translate(
+                "ServerControl", "The API key is too short; use at least 8 characters, or Generate one.")
         return ""
 
     def _wish(self) -> tuple:

@@ -33,6 +33,14 @@ class ServerPanel(QGroupBox):
         self.switch.setChecked(control.enabled)
         self.switch.toggled.connect(control.set_enabled)
         form.addRow(self.switch)
+        self._build_address(form)
+        self._build_key(form)
+        self._build_status(form)
+        control.state_changed.connect(self.update_state)
+        self.retranslate()
+
+    def _build_address(self, form: QFormLayout) -> None:
+        control = self.control
         self.host = QLineEdit(control.address)
         self.host.setPlaceholderText("127.0.0.1")
         self.port = QSpinBox()
@@ -47,6 +55,9 @@ class ServerPanel(QGroupBox):
         address_row.addWidget(self.apply_address_button)
         self.host_label = QLabel()
         form.addRow(self.host_label, address_row)
+
+    def _build_key(self, form: QFormLayout) -> None:
+        control = self.control
         self.key = QLineEdit(control.api_key or "")
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.editingFinished.connect(lambda: control.set_api_key(self.key.text()))
@@ -66,6 +77,9 @@ class ServerPanel(QGroupBox):
         form.addRow(self.key_label, key_row)
         self.key_hint = muted()
         form.addRow(self.key_hint)
+
+    def _build_status(self, form: QFormLayout) -> None:
+        """The address to copy, running or why not, and the request log."""
         self.url = QLabel()
         self.url.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.copy_url_button = QPushButton()
@@ -91,8 +105,6 @@ class ServerPanel(QGroupBox):
         self.log_label = QLabel()
         form.addRow(self.log_label)
         form.addRow(self.log_view)
-        control.state_changed.connect(self.update_state)
-        self.retranslate()
 
     # ------------------------------------------------------------------ actions
     def apply_address(self) -> None:

@@ -16,6 +16,10 @@
         <translation>无法读取 {path}：{error}</translation>
     </message>
     <message>
+        <source>There is no OS keyring here, so the key for {name} is kept only until Inglenook closes (it is never saved in plain text).</source>
+        <translation>此处没有系统密钥环，因此 {name} 的密钥只保留到 Inglenook 关闭为止（绝不以明文保存）。</translation>
+    </message>
+    <message>
         <source>{name} is loaded; load another model before removing it.</source>
         <translation>{name} 正在使用中；请先加载其他模型再移除它。</translation>
     </message>
@@ -786,6 +790,10 @@
         <translation>模型未能加载：{error}</translation>
     </message>
     <message>
+        <source>{name} · {model} on {url}</source>
+        <translation>{name} · {url} 上的 {model}</translation>
+    </message>
+    <message>
         <source>{name} · context {n_ctx} · {gpu}</source>
         <translation>{name} · 上下文 {n_ctx} · {gpu}</translation>
     </message>
@@ -924,12 +932,20 @@
         <translation>已下载</translation>
     </message>
     <message>
+        <source>Remote server</source>
+        <translation>远程服务器</translation>
+    </message>
+    <message>
         <source>Load</source>
         <translation>加载</translation>
     </message>
     <message>
         <source>Add GGUF file…</source>
         <translation>添加 GGUF 文件…</translation>
+    </message>
+    <message>
+        <source>Add a server…</source>
+        <translation>添加服务器…</translation>
     </message>
     <message>
         <source>Remove</source>
@@ -1014,6 +1030,26 @@
     <message>
         <source>Settings for {name}</source>
         <translation>{name} 的设置</translation>
+    </message>
+    <message>
+        <source>{name} (remote server)</source>
+        <translation>{name}（远程服务器）</translation>
+    </message>
+    <message>
+        <source>Asking {url} for its models…</source>
+        <translation>正在向 {url} 查询其模型…</translation>
+    </message>
+    <message>
+        <source>Its models: {models}</source>
+        <translation>其模型：{models}</translation>
+    </message>
+    <message>
+        <source>Not usable now: {problem}</source>
+        <translation>目前无法使用：{problem}</translation>
+    </message>
+    <message>
+        <source>Added {name}. Load it to chat through that server.</source>
+        <translation>已添加 {name}。加载它即可通过该服务器聊天。</translation>
     </message>
     <message>
         <source>Checking what fits…</source>
@@ -1106,6 +1142,195 @@
     <message>
         <source>The download stopped. Anything already downloaded is kept.</source>
         <translation>下载已中断。已下载的部分会保留。</translation>
+    </message>
+</context>
+<context>
+    <name>RemoteServerDialog</name>
+    <message>
+        <source>Add a server</source>
+        <translation>添加服务器</translation>
+    </message>
+    <message>
+        <source>Any OpenAI-compatible server can be a model: another computer&apos;s Inglenook (its Local server), llama.cpp&apos;s server, LM Studio, vLLM, Ollama&apos;s /v1…</source>
+        <translation>任何兼容 OpenAI 的服务器都可以作为模型：另一台电脑上的 Inglenook（其本地服务器）、llama.cpp 的服务器、LM Studio、vLLM、Ollama 的 /v1…</translation>
+    </message>
+    <message>
+        <source>e.g. office-pc</source>
+        <translation>例如 office-pc</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <source>Base URL</source>
+        <translation>基础 URL</translation>
+    </message>
+    <message>
+        <source>API key</source>
+        <translation>API 密钥</translation>
+    </message>
+    <message>
+        <source>Test connection</source>
+        <translation>测试连接</translation>
+    </message>
+    <message>
+        <source>Add</source>
+        <translation>添加</translation>
+    </message>
+    <message>
+        <source>Type the server&apos;s base URL first, e.g. http://127.0.0.1:8080/v1.</source>
+        <translation>请先输入服务器的基础 URL，例如 http://127.0.0.1:8080/v1。</translation>
+    </message>
+    <message>
+        <source>Asking {url} for its models…</source>
+        <translation>正在向 {url} 查询其模型…</translation>
+    </message>
+    <message>
+        <source>Not usable: {problem}</source>
+        <translation>无法使用：{problem}</translation>
+    </message>
+    <message>
+        <source>Connected. Its models: {models}</source>
+        <translation>已连接。其模型：{models}</translation>
+    </message>
+    <message>
+        <source>Connected, but the server lists no models.</source>
+        <translation>已连接，但该服务器没有列出任何模型。</translation>
+    </message>
+    <message>
+        <source>Give the server a name to choose it by.</source>
+        <translation>请为服务器起一个名称，以便选择它。</translation>
+    </message>
+    <message>
+        <source>Not added: {problem}</source>
+        <translation>未添加：{problem}</translation>
+    </message>
+</context>
+<context>
+    <name>ServerControl</name>
+    <message>
+        <source>There is no OS keyring here, so the key is kept only until Inglenook closes (it is never saved in plain text).</source>
+        <translation>此处没有系统密钥环，因此密钥只保留到 Inglenook 关闭为止（绝不以明文保存）。</translation>
+    </message>
+    <message>
+        <source>Listening on {host} lets other machines use the model: set an API key first (Generate), or use 127.0.0.1.</source>
+        <translation>在 {host} 上监听会让其他机器使用该模型：请先设置 API 密钥（生成），或使用 127.0.0.1。</translation>
+    </message>
+    <message>
+        <source>The API key is too short; use at least 8 characters, or Generate one.</source>
+        <translation>API 密钥太短；请至少使用 8 个字符，或生成一个。</translation>
+    </message>
+</context>
+<context>
+    <name>ServerPanel</name>
+    <message>
+        <source>Local server</source>
+        <translation>本地服务器</translation>
+    </message>
+    <message>
+        <source>Serve the loaded model to other apps (OpenAI-compatible API)</source>
+        <translation>向其他应用提供已加载的模型（兼容 OpenAI 的 API）</translation>
+    </message>
+    <message>
+        <source>Address and port</source>
+        <translation>地址和端口</translation>
+    </message>
+    <message>
+        <source>Apply</source>
+        <translation>应用</translation>
+    </message>
+    <message>
+        <source>API key</source>
+        <translation>API 密钥</translation>
+    </message>
+    <message>
+        <source>none (this computer only)</source>
+        <translation>无（仅限本机）</translation>
+    </message>
+    <message>
+        <source>Show</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <source>Generate</source>
+        <translation>生成</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <source>Base URL</source>
+        <translation>基础 URL</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Requests (newest first)</source>
+        <translation>请求（最新的在前）</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Method</source>
+        <translation>方法</translation>
+    </message>
+    <message>
+        <source>Path</source>
+        <translation>路径</translation>
+    </message>
+    <message>
+        <source>Duration</source>
+        <translation>耗时</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Tokens</source>
+        <translation>词元</translation>
+    </message>
+    <message>
+        <source>The key is kept in the OS keyring. Clients send it as &apos;Authorization: Bearer &lt;key&gt;&apos; (the openai client&apos;s api_key).</source>
+        <translation>密钥保存在系统密钥环中。客户端以 &apos;Authorization: Bearer &lt;key&gt;&apos; 发送它（即 openai 客户端的 api_key）。</translation>
+    </message>
+    <message>
+        <source>There is no OS keyring here: the key is kept only until Inglenook closes, never saved in plain text.</source>
+        <translation>此处没有系统密钥环：密钥只保留到 Inglenook 关闭为止，绝不以明文保存。</translation>
+    </message>
+    <message>
+        <source>Without a key the server listens on this computer only (127.0.0.1); any other address needs one.</source>
+        <translation>没有密钥时，服务器只在本机（127.0.0.1）上监听；其他任何地址都需要密钥。</translation>
+    </message>
+    <message>
+        <source>Off</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>正在启动…</translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation>正在停止…</translation>
+    </message>
+    <message>
+        <source>Running at {url}</source>
+        <translation>正在运行：{url}</translation>
+    </message>
+    <message>
+        <source>Not running: {problem}</source>
+        <translation>未运行：{problem}</translation>
     </message>
 </context>
 <context>
