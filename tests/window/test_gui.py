@@ -431,7 +431,8 @@ def test_code_blocks_are_highlighted_and_copied(qtbot, window):
 # ------------------------------------------------------------------------------------ language
 ALLOWED = {"Inglenook", "GGUF", "Hugging", "Face", "Hub", "CPU", "GPU", "Markdown", "JSON", "Top", "Min",
            "INGLENOOK_HOME", "SmolLM", "Instruct", "English", "PDF", "Word", "PowerPoint", "https", "http",
-           "scripts", "setup", "sh", "hf", "mirror", "com", "huggingface", "co", "bartowski", "tmp", "Light"}
+           "scripts", "setup", "sh", "hf", "mirror", "com", "huggingface", "co", "bartowski", "tmp", "Light",
+           "API", "URL", "OpenAI"}  # technical names that stay as they are in Chinese too
 
 
 def _visible_english(root) -> list[str]:

@@ -205,3 +205,26 @@ def test_a_remote_server_added_picked_and_chatted_with(qtbot, make_window, tmp_p
         conversation = c.store.get_conversation(c.conversation_id)
         assert conversation.model == "office" and conversation.preset == "concise"
         assert window.chat.view.widgets[-1].shown_text().strip() == reply.content.strip()
+
+        # documents: a collection chosen next to the model answers through the server, with its sources
+        docs = tmp_path / "docs"
+        docs.mkdir()
+        (docs / "lighthouse.md").write_text(
+            "# The Lighthouse\n\nThe lamp of Varne Point is fed with whale oil and can be seen for eighteen "
+            "miles.\n", encoding="utf-8")
+        (docs / "bread.txt").write_text("Sourdough bread needs a starter of flour and water.\n", encoding="utf-8")
+        with qtbot.waitSignal(window.library.index_finished, timeout=TIMEOUT_MS):
+            window.library.add_paths([docs], name="harbour")
+        window.chat_collections.fill_menu()
+        next(a for a in window.chat_collections.menu.actions() if a.text() == "harbour").trigger()
+        window.library.documents.k = 2
+        before = len(c.session.thread()) if c.session is not None else 0
+        assert c.send("How far can the lamp of Varne Point be seen?")
+        qtbot.waitUntil(lambda: not c.busy and c.session is not None and len(c.session.thread()) == before + 2,
+                        timeout=TIMEOUT_MS)
+        assert c.store.get_conversation(c.conversation_id).extra["collections"] == ["harbour"]
+        assert c.session.thread()[-1].content.strip() and c.host.is_remote
+        block = window.chat.view.widgets[-1].sources_block
+        assert block is not None and block.items
+        qtbot.mouseClick(block.toggle, Qt.MouseButton.LeftButton)
+        assert "lighthouse.md" in block.items[0].text()
