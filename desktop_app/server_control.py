@@ -123,6 +123,8 @@ class ServerControl(QObject):
         if self._wanted:
             problem = self._refusal()
             if problem:
+                if self.server.running:  # e.g. the key was cleared: it must not go on serving without one
+                    self.tasks.run(self.server.stop)
                 self._set_state("failed", problem)
                 return
             self._busy = True

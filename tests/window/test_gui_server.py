@@ -7,6 +7,7 @@ client against the window's server, and a real `nook serve` subprocess as the re
 from __future__ import annotations
 
 import socket
+import threading
 
 import httpx
 import openai
@@ -98,13 +99,29 @@ def test_local_server_switch_serves_the_window_model_and_logs_requests(qtbot, ma
     shown = [panel.log_model.index(0, col).data() for col in range(panel.log_model.columnCount())]
     assert "POST" in shown and "/v1/chat/completions" in shown and DEFAULT_CHAT_MODEL in shown
 
-    # the window's own chat still works while the server is on (one model, two users)
+    # one model, two users: an API reply streaming while the window sends; both finish, one after the other
+    streamed: list[str] = []
+
+    def stream_from_api() -> None:
+        for chunk in client.chat.completions.create(model=DEFAULT_CHAT_MODEL, max_tokens=24, temperature=0,
+                                                    stream=True, messages=[{"role": "user", "content": "Count."}]):
+            streamed.extend(c.delta.content or "" for c in chunk.choices)
+
+    api = threading.Thread(target=stream_from_api)
+    api.start()
+    qtbot.waitUntil(lambda: len(streamed) > 1, timeout=TIMEOUT_MS)  # the API reply holds the model now
     window.show_page("chat")
     window.chat.drawer.fields["max_tokens"].setValue(4)
     qtbot.keyClicks(window.chat.composer.edit, "Hello")
     qtbot.keyClick(window.chat.composer.edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: not c.busy and c.session is not None and len(c.session.thread()) == 2,
                     timeout=TIMEOUT_MS)
+    api.join(60)
+    assert c.session.thread()[-1].status == "complete" and c.session.thread()[-1].content
+    assert "".join(streamed).strip()
+    qtbot.waitUntil(lambda: panel.log_model.rowCount() >= 4, timeout=5_000)
+    newest = panel.log_model.entry(0)
+    assert newest.status == 200 and 0 < newest.completion_tokens <= 24
 
     switch_server(qtbot, window, False, "off")
     assert port_is_free(port)
