@@ -141,10 +141,26 @@ def test_a_busy_port_is_reported_and_the_switch_comes_back_on_with_the_window(qt
         qtbot.mouseClick(panel.apply_address_button, Qt.MouseButton.LeftButton)
         switch_server(qtbot, window, True, "failed")
         assert "already in use" in panel.status.text() and "another port" in panel.status.text()
-    # a non-loopback address without a key is refused before anything listens
+    # another address needs a key: refused before anything listens, served once one is generated
     panel.host.setText("0.0.0.0")
+    panel.port.setValue(free_port())
     qtbot.mouseClick(panel.apply_address_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "API key" in c.server.problem, timeout=10_000)
+    assert c.server.state == "failed" and port_is_free(panel.port.value())
+    qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    key = panel.key.text()
+    assert key.startswith("sk-nook-") and len(key) > 40 and c.server.api_key == key
+    qtbot.waitUntil(lambda: c.server.state == "running", timeout=30_000)
+    url = f"http://127.0.0.1:{c.server.port}/v1"
+    assert httpx.get(url + "/models").status_code == 401
+    assert httpx.get(url + "/models", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    # this machine has no OS keyring: the key lives for this session only, and never in the database
+    assert not c.server.key_in_keyring and "no OS keyring" in panel.key_hint.text()
+    assert key.encode() not in b"".join(p.read_bytes() for p in c.store.db.path.parent.glob("inglenook.db*"))
+    # clearing the key stops serving on that address
+    panel.key.setText("")
+    panel.key.editingFinished.emit()
+    qtbot.waitUntil(lambda: c.server.state == "failed" and port_is_free(panel.port.value()), timeout=30_000)
     panel.host.setText("127.0.0.1")
     panel.port.setValue(free_port())
     qtbot.mouseClick(panel.apply_address_button, Qt.MouseButton.LeftButton)
