@@ -17,13 +17,19 @@ from knowledge.evaluation.configs import EvalConfig
 from knowledge.evaluation.questions import EvalQuestion
 
 JUDGE_FREE = "judge-free"
-EXTRA_METRICS = ("citation_validity", "refusal", "token_f1", "rouge_l", "semantic_similarity")
 
 
 def summary_keys() -> tuple[str, ...]:
     from knowledge.evaluation.metrics import SUMMARY_KEYS
 
     return SUMMARY_KEYS
+
+
+def extra_keys() -> list[str]:
+    """The measures beyond the summary seven (citation validity, refusal, token F1...), as registered."""
+    from knowledge.evaluation.metrics import available_metrics
+
+    return [name for name in available_metrics() if name not in summary_keys()]
 
 
 def metric_value(record: dict, name: str, *, judge_free: bool = False) -> float | None:
@@ -67,7 +73,7 @@ def summarize(records: Sequence[dict], configs: Sequence[EvalConfig], questions:
         entry["intervals"] = intervals
         entry["n"] = len(own)
         entry["errors"] = sum(1 for r in own if r.get("error"))
-        entry["more"] = {name: _mean(config_values(records, config.name, questions, name)) for name in EXTRA_METRICS}
+        entry["more"] = {name: _mean(config_values(records, config.name, questions, name)) for name in extra_keys()}
         entry["timings"] = {key: _mean([(r.get("timings") or {}).get(key) for r in own])
                             for key in ("first_token_s", "total_s")}
         summary[config.name] = entry
