@@ -105,6 +105,7 @@ class ConfigAnswerer:
         self.embedder = embedder
         registry = getattr(environment, "lora_registry", None) or LoraRegistry()
         self.adapters = adapter_choices(config, registry)
+        self.session: ChatSession | None = None  # the question being answered, so a face can stop it
         if config.uses_documents:
             environment.library.require(config.collections)  # a typo fails before any question
 
@@ -135,7 +136,7 @@ class ConfigAnswerer:
         record = base_record(self.config, question, self.host)
         started = time.perf_counter()
         try:
-            session = self.new_session()
+            session = self.session = self.new_session()
             if self.config.answer == "model":
                 self._model_answer(session, question, record, started)
             else:
@@ -145,8 +146,16 @@ class ConfigAnswerer:
         except Exception as exc:  # noqa: BLE001 - one broken question must not end a long run
             log.exception("evaluation question %s failed", question.id)
             record["error"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.session = None
         record["timings"]["total_s"] = round(time.perf_counter() - started, 4)
         return record
+
+    def cancel(self) -> None:
+        """Stop the answer being written now (its record then says ``finish_reason: cancelled``)."""
+        session = self.session
+        if session is not None:
+            session.cancel()
 
     def _model_answer(self, session: ChatSession, question: EvalQuestion, record: dict, started: float) -> None:
         finished: Finished | None = None

@@ -20,6 +20,7 @@ keeps the judge-free values in the table and says the judge is too weak.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -120,6 +121,20 @@ class EvalRun:
         self.allow_changes = allow_changes
         self.judge_check_limit = judge_check_limit
         self._embedder = None
+        self._cancel = threading.Event()
+        self._answerer: ConfigAnswerer | None = None
+
+    def cancel(self) -> None:
+        """Stop the run from another thread (a window's Stop button): the answer being written is
+        stopped and not kept, nothing more is started, and the iteration ends. Resume as usual."""
+        self._cancel.set()
+        answerer = self._answerer
+        if answerer is not None:
+            answerer.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
 
     # ------------------------------------------------------------------ files
     @property
@@ -172,8 +187,12 @@ class EvalRun:
         self.prepare()
         records = self.done_records()
         yield from self._answer_all(records)
+        if self.cancelled:
+            return
         judge, agreement, note = yield from self._load_judge()
         metrics = yield from self._measure_all(records, judge)
+        if self.cancelled:
+            return
         final = self._ordered(records, metrics)
         write_jsonl_atomic(self.records_path, final)
         summary = summarize(final, self.configs, self.questions, judge_name=judge.name if judge else None,
@@ -198,11 +217,16 @@ class EvalRun:
                 failure = None
             eta.restart()
             for config in group:
-                answerer, config_failure = self._answerer(host, config) if failure is None else (None, failure)
+                answerer, config_failure = self._make_answerer(host, config) if failure is None else (None, failure)
+                self._answerer = answerer
                 for question in self.questions:
                     if (config.name, question.id) in records:
                         continue
+                    if self.cancelled:
+                        return
                     record = answerer.answer(question) if answerer else _failed(config, question, host, config_failure)
+                    if self.cancelled:  # a half-written answer is not kept: it is answered again on resume
+                        return
                     record["config_hash"] = config_hash(config)
                     record["question_hash"] = question_hash(question)
                     append_jsonl(self.records_path, record)
@@ -211,7 +235,7 @@ class EvalRun:
                     yield EvalProgress("answer", len(records), total, config.name, question.id,
                                        eta.eta(total - len(records)), record)
 
-    def _answerer(self, host, config: EvalConfig) -> tuple[ConfigAnswerer | None, str | None]:
+    def _make_answerer(self, host, config: EvalConfig) -> tuple[ConfigAnswerer | None, str | None]:
         try:
             return ConfigAnswerer(self.environment, host, config, embedder=self.embedder()), None
         except Exception as exc:  # noqa: BLE001 - an unknown adapter or collection fails this configuration only
@@ -270,6 +294,8 @@ class EvalRun:
         for key in keys:
             if key in measured:
                 continue
+            if self.cancelled:
+                return measured
             record = records[key]
             metrics = self._measure(record, by_name[key[0]], questions[key[1]], judge)
             append_jsonl(self.metrics_path, {"config": key[0], "question_id": key[1], "judge": judge_name,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,22 @@ def test_the_llm_judge_path_checks_the_judge_first_and_labels_every_value(enviro
         assert entry["judge"] == "judge-free" and "too weak to trust" in entry["judge_warning"]
         assert entry["faithfulness"] == record["metrics"]["faithfulness:judge-free"]["value"]
         assert "too weak to trust" in summary_table(load_run(out))
+
+
+def test_cancel_from_another_thread_stops_the_answer_and_keeps_only_whole_records(environment, tmp_path):
+    import threading
+
+    out = tmp_path / "run"
+    configs = parse_configs([{"name": "long", "retrieval": "off", "max_tokens": 400}])
+    story = [EvalQuestion("s1", "Write a long story about a lighthouse keeper and his cat."), QUESTIONS[0]]
+    run = EvalRun(story, configs, out, environment=environment)
+    timer = threading.Timer(1.0, run.cancel)  # mid-way through the first, long answer
+    timer.start()
+    started = time.monotonic()
+    events = run_all(run)
+    timer.join()
+    assert run.cancelled and time.monotonic() - started < 60
+    assert events == [] and read_jsonl(out / "records.jsonl") == []  # the cut answer is not kept
+    assert not (out / "summary.json").exists()
+    conversations = environment.history.list_conversations()
+    assert conversations and environment.history.thread(conversations[0].id)[-1].status == "stopped"
