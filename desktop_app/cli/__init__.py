@@ -10,6 +10,7 @@ import sys
 
 from desktop_app.cli.common import add_load_args, add_sampling_args, fail
 from desktop_app.cli.doctor import add_doctor_parser
+from desktop_app.cli.feedback import add_feedback_parser
 from desktop_app.cli.lora import add_lora_option, add_lora_parser
 from desktop_app.cli.serve import add_serve_parser
 from engine.errors import InglenookError
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gpu_parser(sub)
     add_doctor_parser(sub)
     add_serve_parser(sub)
+    add_feedback_parser(sub)
     return parser
 
 
@@ -282,6 +284,10 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
         from desktop_app.cli.serve import run_serve
 
         return run_serve(args)
+    if command == "feedback":
+        from desktop_app.cli.feedback import run_feedback
+
+        return run_feedback(args)
     raise InglenookError(f"Unknown command {command}.")
 
 

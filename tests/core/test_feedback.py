@@ -164,3 +164,23 @@ def test_the_conversation_goes_on_from_the_edited_reply(store, host):
     assert [m["content"] for m in session.model_messages(store.thread(session.conversation_id))] == \
         ["S", "q", "edited"]
     assert q.id < a.id
+
+
+def test_cli_exports_the_rated_replies(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    store = HistoryStore()  # the data folder of this test (INGLENOOK_HOME), as the CLI opens it
+    _, (_q, a) = chat(store, "How do I proof dough?", "Refrigerate it for 12 to 16 hours.")
+    _, (_q, b) = chat(store, "Capital of France?", "Berlin.")
+    rate(store, a.id, "up")
+    rate(store, b.id, "down")
+    store.close()
+    out = tmp_path / "rated.jsonl"
+    done = subprocess.run([sys.executable, "-m", "desktop_app.cli", "feedback", "export", "--out", str(out)],
+                          capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr
+    assert "1 example(s): 1 liked, 0 edited" in done.stdout and "1 disliked" in done.stdout
+    assert f"rate or edit {MIN_EXAMPLES - 1} more" in done.stderr
+    assert [e.messages[-1]["content"] for e in load_examples(out, minimum=1)] == ["Refrigerate it for 12 to 16 hours."]
