@@ -10,6 +10,7 @@ import sys
 
 from desktop_app.cli.common import add_load_args, add_sampling_args, fail
 from desktop_app.cli.doctor import add_doctor_parser
+from desktop_app.cli.evaluate import add_eval_parser
 from desktop_app.cli.feedback import add_feedback_parser
 from desktop_app.cli.lora import add_lora_option, add_lora_parser
 from desktop_app.cli.serve import add_serve_parser
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_doctor_parser(sub)
     add_serve_parser(sub)
     add_feedback_parser(sub)
+    add_eval_parser(sub)
     return parser
 
 
@@ -284,6 +286,10 @@ def _dispatch(command: str, args: argparse.Namespace) -> int:
         from desktop_app.cli.serve import run_serve
 
         return run_serve(args)
+    if command == "eval":
+        from desktop_app.cli.evaluate import run_eval
+
+        return run_eval(args)
     if command == "feedback":
         from desktop_app.cli.feedback import run_feedback
 

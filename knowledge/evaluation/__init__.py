@@ -1,0 +1,1 @@
+"""Evaluation: question sets, metrics, judges and runs that compare configurations (issue 12)."""
