@@ -1,0 +1,207 @@
+"""Which sentences of an answer do the sources support? Judge-free, fast enough to run after every reply.
+
+Each claim sentence of the answer (a sentence with content words that is not a refusal) is compared
+with the sentences of the contexts, single and as pairs of neighbours (an answer often merges two):
+the score is the share of the claim's content tokens found in the best context window (lexical
+containment), blended with embedding cosine when an embedder is given. The context the sentence cites
+([n]) is tried first; when it does not support the sentence, the best other context is reported (the
+citation is wrong but the claim may still be backed). Numbers are tokens, so "four to six hours"
+against "12 to 16 hours" loses the numbers and the hours' claim falls below the threshold.
+
+``quote_answer`` is the extractive alternative for a weak model: the source sentences that best match
+the question, each with its [n], nothing generated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from knowledge.evaluation.sample import RetrievedContext, detect_language
+from knowledge.evaluation.textmatch import (
+    Sentence,
+    is_claim,
+    parse_citations,
+    split_sentences,
+    strip_citations,
+    tokens,
+)
+from knowledge.textsearch import clean_query
+
+# Calibrated on resources/eval/judge_check.jsonl (40 hand-labelled context/statement pairs, en+zh) and the
+# hand-made cases in tests/core/test_eval_support.py: see benchmarks/eval_judge.py and the README.
+SUPPORT_THRESHOLD = 0.6          # lexical-only score at or above which a sentence counts as supported
+BLEND_LEXICAL_WEIGHT = 0.7       # with an embedder: score = 0.7 * containment + 0.3 * cosine
+BLEND_THRESHOLD = 0.65           # the threshold for the blended score
+QUOTE_MIN_OVERLAP = 0.2          # a quoted sentence shares at least a fifth of the question's content words
+_END_PUNCTUATION = ".!?。！？；;"
+NOT_COVERED = {"en": "The documents do not cover this.", "zh": "文档中没有涉及这个问题。"}
+
+
+@dataclass(frozen=True)
+class SentenceSupport:
+    sentence: str
+    start: int                 # offsets of the sentence in the answer
+    end: int
+    supported: bool
+    score: float               # in [0, 1]: containment (blended with cosine when an embedder is given)
+    source_n: int | None       # the context that supports it best (its own [n] when that one does)
+    evidence: str | None       # the context sentence(s) it was matched with
+
+    def as_dict(self) -> dict:
+        return {"start": self.start, "end": self.end, "supported": self.supported, "score": self.score,
+                "source_n": self.source_n, "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A context sentence quoted in an extractive answer, with where it is in the context's text."""
+
+    n: int
+    sentence: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class _Window:
+    n: int
+    text: str
+    tokens: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Match:
+    score: float
+    n: int | None
+    evidence: str | None
+
+
+def containment(claim: Sequence[str], evidence: frozenset[str] | set[str]) -> float:
+    """Share of the claim's distinct content tokens that occur in the evidence."""
+    distinct = set(claim)
+    return len(distinct & evidence) / len(distinct) if distinct else 0.0
+
+
+def _windows(context: RetrievedContext) -> list[_Window]:
+    sentences = split_sentences(context.text)
+    parts = [(s.text, frozenset(tokens(s.text))) for s in sentences]
+    out = [_Window(context.n, text, toks) for text, toks in parts]
+    out += [_Window(context.n, a[0] + " " + b[0], a[1] | b[1]) for a, b in zip(parts, parts[1:], strict=False)]
+    return out
+
+
+class ContextIndex:
+    """The contexts' sentence windows with their tokens (and vectors when an embedder is given), built once
+    for all the sentences of one answer."""
+
+    def __init__(self, contexts: Sequence[RetrievedContext], embedder=None):
+        self.numbers = {c.n for c in contexts}
+        self.windows = [w for c in contexts for w in _windows(c)]
+        self.embedder = embedder
+        self._vectors: np.ndarray | None = None
+
+    @property
+    def threshold(self) -> float:
+        return BLEND_THRESHOLD if self.embedder is not None else SUPPORT_THRESHOLD
+
+    def _window_vectors(self) -> np.ndarray:
+        if self._vectors is None:
+            self._vectors = _unit(self.embedder.embed_passages([w.text for w in self.windows]))
+        return self._vectors
+
+    def best(self, claim: str, only: Sequence[int] | None = None) -> Match:
+        """The best-supporting window for ``claim`` (among contexts ``only`` when given)."""
+        chosen = [i for i, w in enumerate(self.windows) if only is None or w.n in only]
+        if not chosen:
+            return Match(0.0, None, None)
+        claim_tokens = tokens(claim)
+        scores = np.array([containment(claim_tokens, self.windows[i].tokens) for i in chosen])
+        if self.embedder is not None:
+            cosines = self._window_vectors()[chosen] @ _unit(self.embedder.embed_passages([claim]))[0]
+            scores = BLEND_LEXICAL_WEIGHT * scores + (1 - BLEND_LEXICAL_WEIGHT) * np.clip(cosines, 0, 1)
+        top = int(np.argmax(scores))
+        window = self.windows[chosen[top]]
+        return Match(float(scores[top]), window.n, window.text)
+
+
+def _unit(vectors) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+
+
+def support_of(sentence: Sentence, index: ContextIndex) -> SentenceSupport:
+    """How well the contexts support one claim sentence, its own citation first."""
+    claim = strip_citations(sentence.text)
+    cited = [n for n in parse_citations(sentence.text) if n in index.numbers]
+    match = index.best(claim, only=cited) if cited else Match(0.0, None, None)
+    if match.score < index.threshold:
+        overall = index.best(claim)
+        if overall.score > match.score:
+            match = overall
+    return SentenceSupport(sentence.text, sentence.start, sentence.end, match.score >= index.threshold,
+                           round(match.score, 3), match.n, match.evidence)
+
+
+def sentence_support(answer: str, contexts: Sequence[RetrievedContext], *, embedder=None) -> list[SentenceSupport]:
+    """Support of each claim sentence of ``answer`` by ``contexts``. Sentences that claim nothing (no content
+    words, or a refusal such as "the documents do not say") are not listed: there is nothing to check."""
+    index = ContextIndex(contexts, embedder)
+    return [support_of(s, index) for s in split_sentences(answer or "") if is_claim(s.text)]
+
+
+def _question_tokens(question: str) -> set[str]:
+    return set(tokens(clean_query(question)))
+
+
+def quote_sentences(question: str, contexts: Sequence[RetrievedContext], *, embedder=None,
+                    max_sentences: int = 3) -> list[Quote]:
+    """The context sentences that best match the question (share of its content words, blended with
+    cosine when an embedder is given), best first, at most ``max_sentences``, never the same one twice."""
+    wanted = _question_tokens(question)
+    candidates: list[tuple[float, Quote]] = []
+    for context in contexts:
+        for sentence in split_sentences(context.text):
+            overlap = containment(list(wanted), frozenset(tokens(sentence.text)))
+            if overlap >= QUOTE_MIN_OVERLAP:
+                candidates.append((overlap, Quote(context.n, sentence.text, sentence.start, sentence.end, overlap)))
+    if embedder is not None and candidates:
+        vectors = _unit(embedder.embed_passages([question] + [q.sentence for _, q in candidates]))
+        cosines = np.clip(vectors[1:] @ vectors[0], 0, 1)
+        candidates = [(BLEND_LEXICAL_WEIGHT * s + (1 - BLEND_LEXICAL_WEIGHT) * float(c), q)
+                      for (s, q), c in zip(candidates, cosines, strict=True)]
+    seen: set[str] = set()
+    out: list[Quote] = []
+    for score, quote in sorted(candidates, key=lambda item: (-item[0], item[1].n, item[1].start)):
+        key = " ".join(quote.sentence.split())
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(Quote(quote.n, quote.sentence, quote.start, quote.end, round(score, 3)))
+        if len(out) == max_sentences:
+            break
+    return out
+
+
+def quote_answer(question: str, contexts: Sequence[RetrievedContext], *, embedder=None, max_sentences: int = 3) -> str:
+    """An extractive answer: the source sentences that best answer the question, each followed by its
+    [n]; when nothing matches, the plain sentence that the documents do not cover it (in the question's
+    language)."""
+    quotes = quote_sentences(question, contexts, embedder=embedder, max_sentences=max_sentences)
+    lang = detect_language(question)
+    if not quotes:
+        return NOT_COVERED[lang]
+    joiner = "" if lang == "zh" else " "
+    return joiner.join(_cite(q.sentence, q.n, lang) for q in quotes)
+
+
+def _cite(sentence: str, n: int, lang: str) -> str:
+    """The sentence with [n] before its closing punctuation ("… 16 hours [1].", "…丧假[2]。"), without the
+    citation marks the source sentence carries itself (they would read as ours)."""
+    text = strip_citations(sentence) if parse_citations(sentence) else sentence.strip()
+    body = text.rstrip(_END_PUNCTUATION)
+    mark = f"[{n}]" if lang == "zh" else f" [{n}]"
+    return body + mark + (text[len(body):] or ("。" if lang == "zh" else "."))
