@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
         self.settings.font_size_changed.connect(lambda _s: self.apply_appearance())
         self.settings.language_changed.connect(self.set_language)
         self.about_button.clicked.connect(self.show_diagnostics)
+        self.chat.view.quotes_requested.connect(self.answer_with_quotes)
 
     # --------------------------------------------------------------- pages
     def show_page(self, name: str) -> None:
@@ -189,6 +190,16 @@ class MainWindow(QMainWindow):
     @property
     def current_page(self) -> str:
         return next(n for n, p in self.pages.items() if p is self.stack.currentWidget())
+
+    def answer_with_quotes(self, message_id: int) -> None:
+        """Add a version of a grounded reply made of quoted source sentences (off the GUI thread)."""
+        from desktop_app.quoted_reply import quoted_reply
+
+        c = self.controller
+        if c.busy:
+            return
+        c.run_task(quoted_reply, self.library.library, c.store, message_id,
+                   on_done=lambda message: c.conversations.show_branch(message.id))
 
     # ------------------------------------------------------ look and language
     def apply_appearance(self) -> None:

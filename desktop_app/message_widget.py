@@ -331,13 +331,25 @@ class MessageWidget(QFrame):
             rendered.html = f'<div style="color:{self.palette_.muted}"><i>{html.escape(note)}</i></div>'
         self.body.setHtml(rendered.html)
 
+    @property
+    def quotable(self) -> bool:
+        """A reply answered from documents (not itself made of quotes): it can be answered with quotes."""
+        extra = self.message.extra
+        return (self.message.role == "assistant" and bool(extra.get("collections")) and bool(extra.get("sources"))
+                and extra.get("answer") != "quotes" and self.message.id > 0)
+
     def _show_support(self, flagged: int, total: int) -> None:
         self.unsupported_count = flagged
-        self.support_notice.setVisible(flagged > 0)
+        self.support_notice.setVisible(self._notice_wanted())
+        self.support_label.setVisible(flagged > 0)
+        self.quotes_button.setVisible(self.quotable)
         if flagged:
             self.support_label.setText(self.tr(
                 "{n} of {total} sentences are not supported by the sources (dotted underline); check them "
                 "before you rely on them.").format(n=flagged, total=total))
+
+    def _notice_wanted(self) -> bool:
+        return not self.streaming and self.editor is None and (self.unsupported_count > 0 or self.quotable)
 
     # ------------------------------------------------------------- streaming
     def start_streaming(self) -> None:
@@ -346,6 +358,7 @@ class MessageWidget(QFrame):
         self._stream = StreamingMarkdown(self.palette_, self.tr("Copy"))
         self.body.clear()
         self.body.hide()
+        self.support_notice.hide()
         if self.tail is None:
             self.tail = AutoHeightBrowser()
             self.tail.link_clicked.connect(self._on_link)
@@ -440,7 +453,7 @@ class MessageWidget(QFrame):
             widget.deleteLater()
         self.editor = self.editor_bar = None
         self.body.show()
-        self.support_notice.setVisible(self.unsupported_count > 0)
+        self.support_notice.setVisible(self._notice_wanted())
 
     def _submit_edit(self) -> None:
         text = self.editor.toPlainText() if self.editor else ""

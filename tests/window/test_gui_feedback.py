@@ -135,6 +135,7 @@ def support_extra() -> dict:
     second_end = text.index("six hours.") + len("six hours.")
     third_start = text.index("- Shape")
     return {
+        "collections": ["Bakery"],
         "sources": [{"n": 1, "path": "/tmp/sourdough.md", "page": None, "heading": "Proofing",
                      "snippet": "Refrigerate for 12 to 16 hours."}],
         "support": [
@@ -180,6 +181,52 @@ def test_unsupported_sentences_are_marked_with_a_notice(qtbot, make_window):
 
     # once the user edits the reply, the marks (which point into the model's text) are gone
     c.feedback.edit(reply.id, "Refrigerate for 12 to 16 hours.")
-    assert not widget.support_notice.isVisible() and widget.body.toPlainText().startswith("Refrigerate")
+    assert not widget.support_label.isVisible() and widget.body.toPlainText().startswith("Refrigerate")
+    assert widget.quotes_button.isVisible()  # an edited reply can still be answered with quotes
     c.feedback.edit(reply.id, "")
-    assert widget.support_notice.isVisible()
+    assert widget.support_label.isVisible()
+
+
+def make_documents(folder):
+    folder.mkdir(parents=True)
+    (folder / "sourdough.md").write_text(
+        "# Proofing\n\nAfter shaping, refrigerate the dough for 12 to 16 hours. A cold proof develops flavour. "
+        "Bake the loaf in a hot oven at 250°C for about 40 minutes.\n", encoding="utf-8")
+    (folder / "tides.md").write_text(
+        "# Tides\n\nSpring tides happen near the full and new moon, when the sun and moon pull together.\n",
+        encoding="utf-8")
+    return folder
+
+
+def test_answer_with_quotes_adds_a_quoted_version_with_highlighted_sources(qtbot, make_window, tmp_path):
+    window = make_window()
+    c, page = window.controller, window.library
+    docs = make_documents(tmp_path / "docs")
+    page.library.create("Bakery", [docs])
+    summary = page.library.index("Bakery")  # the real indexer, real embeddings, real LanceDB
+    assert summary.added == 2
+    click(qtbot, window.welcome.bundled_button)
+    qtbot.waitUntil(lambda: c.loading is None and c.loaded_entry is not None, timeout=LOAD_TIMEOUT_MS)
+    window.chat_collections.fill_menu()
+    next(a for a in window.chat_collections.menu.actions() if a.text() == "Bakery").trigger()
+    window.chat.drawer.fields["max_tokens"].setValue(8)
+    window.chat.drawer.fields["temperature"].setValue(0.0)
+    page.documents.k = 2
+    assert c.send("How long should the dough proof in the fridge?")
+    qtbot.waitUntil(lambda: not c.busy, timeout=REPLY_TIMEOUT_MS)
+    reply = window.chat.view.widgets[-1]
+    assert reply.message.extra.get("sources") and reply.quotes_button.isVisible()
+
+    click(qtbot, reply.quotes_button)
+    qtbot.waitUntil(lambda: window.chat.view.widgets[-1].message.id != reply.message.id, timeout=30_000)
+    quoted = window.chat.view.widgets[-1]
+    assert quoted.message.extra["answer"] == "quotes" and quoted.branch_label.text() == "2/2"
+    assert "refrigerate the dough for 12 to 16 hours [1]." in quoted.text
+    assert quoted.quotes_button.isHidden() and quoted.unsupported_count == 0  # quotes are supported
+    block = quoted.sources_block
+    assert block is not None and block.toggle.isChecked() and not block.body.isHidden()  # shows each quote's source
+    first = block.items[0].text()
+    assert "sourdough.md" in first and "#fde68a" in first and "12 to 16 hours" in first
+    assert c.store.get_message(reply.message.id).content == reply.text  # the original reply is kept
+    click(qtbot, quoted.prev_button)
+    assert window.chat.view.widgets[-1].message.id == reply.message.id
