@@ -26,10 +26,10 @@ from knowledge.textunits import mostly_cjk
 MIN_PASSAGE_CHARS = 80       # shorter chunks (titles, list stubs) rarely hold a question's answer
 MAX_PASSAGE_CHARS = 900      # what the model is shown of a passage: keeps the prompt small for small models
 MIN_SUPPORT = 0.8            # share of the reference's tokens that must occur in the passage
-DRAFT_MAX_TOKENS = 120
+DRAFT_MAX_TOKENS = 64
 TRIES_PER_QUESTION = 3       # passages tried per wanted question before giving up
 _LABELS = {"question": ("question", "q", "问题", "問題"), "answer": ("answer", "a", "答案", "回答")}
-_LINE = re.compile(r"^\s*[*#>\-\d.]*\s*\**\s*([A-Za-z\u4e00-\u9fff]+)\s*\**\s*[:：]\s*(.+?)\s*$")
+_LINE = re.compile(r"^\s*[*#>\-\d.]*\s*\**\s*([A-Za-z\u4e00-\u9fff]+)\s*\**\s*[:：]\s*\**\s*(.+?)\s*$")
 _TOKEN = re.compile(r"[\u3400-\u9fff]|[A-Za-z0-9]+(?:[.,'’][A-Za-z0-9]+)*")
 
 
@@ -57,7 +57,7 @@ class GenerationProgress:
 def collection_passages(library, name: str) -> list[Passage]:
     """Every chunk of a collection's index (text, path, page, heading), without the vectors."""
     collection = library.get(name)
-    table = library.store.existing(collection.table_name)
+    table = library.store().existing(collection.table_name)
     if table is None or table.count_rows() == 0:
         raise EvaluationError(f"The collection {name!r} has nothing indexed yet; run `nook index {name}` first.")
     rows = (table.search().select(["path", "text", "page", "heading"]).limit(table.count_rows())
@@ -99,6 +99,12 @@ def support_ratio(reference: str, passage: str) -> float:
     return sum(1 for t in wanted if t in present) / len(wanted)
 
 
+def usable(draft: tuple[str, str], passage: Passage) -> bool:
+    """The reference is in the passage, and is not the question said again (a small model's echo)."""
+    question, reference = draft
+    return support_ratio(reference, passage.text) >= MIN_SUPPORT and support_ratio(reference, question) < MIN_SUPPORT
+
+
 def parse_draft(text: str) -> tuple[str, str] | None:
     """(question, answer) from the model's reply, tolerating markdown, numbering and either language's labels."""
     found: dict[str, str] = {}
@@ -116,11 +122,55 @@ def parse_draft(text: str) -> tuple[str, str] | None:
     return question, answer
 
 
-def draft_prompt(passage: Passage, language: str) -> list[dict]:
+def parse_question_only(text: str) -> str | None:
+    """The question of a reply that gave no answer (a labelled line, or a lone line ending in "?")."""
+    for line in (text or "").splitlines():
+        match = _LINE.match(line)
+        if match and match.group(1).strip().lower() in _LABELS["question"] and len(match.group(2).strip()) >= 6:
+            return match.group(2).strip().strip('"“”')
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if len(lines) == 1 and lines[0].endswith(("?", "？")) and len(lines[0]) >= 6:
+        return lines[0]
+    return None
+
+
+ANSWER_MARKER = "=== answer ==="  # the prompt file's second part: asked when the first reply has no answer
+
+
+def prompt_parts(language: str) -> tuple[str, str]:
+    """The two prompts of ``generate_question.txt``: question and answer together, then the answer alone."""
     from engine.paths import resources_dir
 
-    template = (resources_dir() / "eval_prompts" / language / "generate_question.txt").read_text(encoding="utf-8")
-    return [{"role": "user", "content": template.replace("{passage}", passage.text.strip()[:MAX_PASSAGE_CHARS])}]
+    text = (resources_dir() / "eval_prompts" / language / "generate_question.txt").read_text(encoding="utf-8")
+    both, _, answer_only = text.partition(ANSWER_MARKER)
+    return both.strip(), answer_only.strip()
+
+
+def draft_prompt(passage: Passage, language: str) -> list[dict]:
+    return [{"role": "user", "content": prompt_parts(language)[0].replace("{passage}", _shown(passage))}]
+
+
+def answer_prompt(passage: Passage, question: str, language: str) -> list[dict]:
+    template = prompt_parts(language)[1]
+    return [{"role": "user", "content": template.replace("{passage}", _shown(passage)).replace("{question}", question)}]
+
+
+def _shown(passage: Passage) -> str:
+    return passage.text.strip()[:MAX_PASSAGE_CHARS]
+
+
+def draft_for(host, passage: Passage, language: str) -> tuple[str, str] | None:
+    """(question, reference) for a passage; small models often stop after the question, so the answer
+    is then asked for on its own."""
+    reply = ask_model(host, draft_prompt(passage, language))
+    draft = parse_draft(reply)
+    if draft is not None:
+        return draft
+    question = parse_question_only(reply)
+    if question is None:
+        return None
+    answer = ask_model(host, answer_prompt(passage, question, language)).strip().strip('"“”')
+    return (question, answer) if answer else None
 
 
 def ask_model(host, messages: list[dict], max_tokens: int = DRAFT_MAX_TOKENS) -> str:
@@ -155,8 +205,8 @@ def generate_questions(library, host, collection: str, *, n: int = 20, seed: int
     started = time.perf_counter()
     for tried, passage in enumerate(candidates, 1):
         lang = language if language in ("en", "zh") else ("zh" if mostly_cjk(passage.text) else "en")
-        draft = parse_draft(ask_model(host, draft_prompt(passage, lang)))
-        if draft is not None and support_ratio(draft[1], passage.text) >= MIN_SUPPORT:
+        draft = draft_for(host, passage, lang)
+        if draft is not None and usable(draft, passage):
             key = _normalized(draft[0])
             if key not in seen:
                 seen.add(key)
