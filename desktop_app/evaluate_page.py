@@ -231,6 +231,8 @@ class EvaluatePage(Page):
                 "answer_correctness": self.tr("Answer correctness (against the reference)")}
 
     def _fill_judges(self) -> None:
+        if self.controller.closed:  # a late language change after the window closed
+            return
         wanted = self.controller.settings.setting(JUDGE_KEY)
         self.judge.clear()
         self.judge.addItem(self.tr("None (judge-free measures)"), None)
@@ -594,14 +596,18 @@ class EvaluatePage(Page):
     def answer_html(self, config: str, question: EvalQuestion, record: dict | None) -> str:
         parts = [f"<h3>{html.escape(config)}</h3>"]
         if record is None:
-            parts.append(f"<p><i>{html.escape(self.tr('Not answered yet.'))}</i></p>")
+            not_yet = html.escape(self.tr("Not answered yet."))
+            parts.append(f"<p><i>{not_yet}</i></p>")
             return "".join(parts)
         if record.get("error"):
-            parts.append(f"<p><b>{html.escape(self.tr('Failed:'))}</b> {html.escape(str(record['error']))}</p>")
+            failed = html.escape(self.tr("Failed:"))
+            parts.append(f"<p><b>{failed}</b> {html.escape(str(record['error']))}</p>")
         answer = record.get("answer")
-        parts.append(f"<p>{html.escape(answer) if answer else '<i>' + html.escape(self.tr('(no answer)')) + '</i>'}</p>")
+        no_answer = html.escape(self.tr("(no answer)"))
+        parts.append(f"<p>{html.escape(answer)}</p>" if answer else f"<p><i>{no_answer}</i></p>")
         if question.reference:
-            parts.append(f"<p><small>{html.escape(self.tr('Reference:'))} {html.escape(question.reference)}</small></p>")
+            reference = html.escape(self.tr("Reference:"))
+            parts.append(f"<p><small>{reference} {html.escape(question.reference)}</small></p>")
         metrics = record.get("metrics") or {}
         labels = self.metric_labels()
         rows = []
@@ -614,7 +620,8 @@ class EvaluatePage(Page):
             parts.append("<table cellspacing='0' cellpadding='2'>" + "".join(rows) + "</table>")
         contexts = record.get("contexts") or []
         if contexts:
-            parts.append(f"<p><b>{html.escape(self.tr('Sources'))}</b></p><ol>")
+            sources = html.escape(self.tr("Sources"))
+            parts.append(f"<p><b>{sources}</b></p><ol>")
             for context in contexts:
                 where = Path(str(context.get("path") or "")).name
                 if context.get("page"):

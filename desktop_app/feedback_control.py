@@ -30,10 +30,6 @@ from engine.chat.history import HistoryStore
 from engine.errors import HistoryError
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("AppController", text)
-
-
 class FeedbackControl(QObject):
     feedback_changed = Signal(int, object)  # message id, Feedback | None
 
@@ -83,6 +79,7 @@ class FeedbackControl(QObject):
 
     @staticmethod
     def describe_shortfall(export: FeedbackExport) -> str:
-        return _tr("Training needs at least {minimum} examples; your ratings make {used}. Rate (thumbs up) or "
-                   "edit {missing} more replies, then try again.").format(
+        return QCoreApplication.translate(
+            "AppController", "Training needs at least {minimum} examples; your ratings make {used}. Rate (thumbs up) "
+            "or edit {missing} more replies, then try again.").format(
             minimum=export.used + export.missing(), used=export.used, missing=export.missing())

@@ -177,7 +177,7 @@ def test_draft_questions_from_a_collection_then_cancel(qtbot, window, tmp_path):
     collection = make_collection(window, tmp_path / "docs")
     load_model(qtbot, window)
     dialog = window.evaluate.open_review()
-    dialog.collection.addItem(collection) if dialog.collection.findText(collection) < 0 else None
+    assert dialog.collection.findText(collection) >= 0
     dialog.collection.setCurrentText(collection)
     assert dialog.draft(collection, n=2)
     assert dialog.cancel_button.isVisible() and not dialog.draft_button.isEnabled()
@@ -190,3 +190,17 @@ def test_draft_questions_from_a_collection_then_cancel(qtbot, window, tmp_path):
     dialog.cancel()
     qtbot.waitUntil(lambda: dialog.worker is None, timeout=RUN_TIMEOUT_MS)
     assert "stopped" in dialog.status.text()
+
+
+def test_the_evaluate_page_speaks_chinese(qtbot, window):
+    from desktop_app.i18n import install_language
+
+    assert install_language("zh_CN")
+    try:
+        qtbot.waitUntil(lambda: window.nav_buttons["evaluate"].text() == "评估", timeout=5000)
+        page = window.evaluate
+        assert page.run_button.text() == "运行" and page.report_button.text() == "打开报告"
+        assert page.metric_labels()["faithfulness"].startswith("忠实度")
+    finally:
+        install_language("en")
+    qtbot.waitUntil(lambda: window.nav_buttons["evaluate"].text() == "Evaluate", timeout=5000)
