@@ -402,12 +402,15 @@ class EvaluatePage(Page):
             return False
         judge = self.judge.currentData()
         self.out_dir = run_folder(Path(path), configs, judge)
-        self.controller.replies.stop()  # one model, one user at a time: the run answers now
+        # one model, one user at a time: the chat waits while the run answers
+        self.controller.replies.hold(self.tr("An evaluation is running on the model; the chat can answer once it "
+                                             "is done or cancelled (Evaluate page)."))
         try:
             self.environment = WindowEvalEnvironment(self.controller, self.library_page.library, self.out_dir)
             evaluation = EvalRun(self.questions, configs, self.out_dir, environment=self.environment,
                                  judge_model=judge, allow_changes=True)
         except InglenookError as exc:
+            self.controller.replies.release()
             self.status.setText(str(exc))
             return False
         self.run_configs = configs
@@ -484,6 +487,7 @@ class EvaluatePage(Page):
     def _worker_gone(self) -> None:
         cancelled = self.worker.cancelled if self.worker is not None else False
         self.worker = None
+        self.controller.replies.release()
         if self.environment is not None:
             self.environment.close()
             self.environment = None

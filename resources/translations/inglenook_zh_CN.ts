@@ -543,6 +543,10 @@
         <translation>请先加载模型（在聊天页顶部）：这些配置要用它。</translation>
     </message>
     <message>
+        <source>An evaluation is running on the model; the chat can answer once it is done or cancelled (Evaluate page).</source>
+        <translation>模型正在运行评估；评估完成或取消后（在评估页）聊天才能回答。</translation>
+    </message>
+    <message>
         <source>Starting…</source>
         <translation>正在开始…</translation>
     </message>

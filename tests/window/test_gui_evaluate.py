@@ -119,6 +119,8 @@ def test_cancel_keeps_the_window_responsive_and_run_again_resumes(qtbot, window,
     two_configs(page, collection)
 
     assert page.run()
+    assert not window.controller.send("Hello?")  # the chat waits while the run uses the model
+    assert "evaluation is running" in window.notice.text()
     qtbot.waitUntil(lambda: len(page.records) >= 1, timeout=RUN_TIMEOUT_MS)
     qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
     assert "Stopping" in page.status.text()
@@ -204,3 +206,27 @@ def test_the_evaluate_page_speaks_chinese(qtbot, window):
     finally:
         install_language("en")
     qtbot.waitUntil(lambda: window.nav_buttons["evaluate"].text() == "Evaluate", timeout=5000)
+
+
+def test_a_configuration_with_another_model_loads_it_through_the_window(qtbot, window, tmp_path, smollm2_path):
+    copy = tmp_path / "second.gguf"
+    shutil.copyfile(smollm2_path, copy)
+    second = window.models_page.add_file(str(copy))
+    assert second is not None
+    load_model(qtbot, window)
+    first = window.controller.loaded_entry.name
+    page = window.evaluate
+    page.set_question_set(write_set(tmp_path / "set.jsonl"))
+    while page.configs:
+        page.config_list.setCurrentRow(0)
+        page.remove_config()
+    page.add_config(EvalConfig("loaded", retrieval="off", max_tokens=4))
+    page.add_config(EvalConfig("second model", model=second.name, retrieval="off", max_tokens=4))
+    started = []
+    window.controller.loader.load_started.connect(started.append)
+    assert page.run()
+    qtbot.waitUntil(lambda: not page.running, timeout=RUN_TIMEOUT_MS)
+    assert started == [second.name]  # through the window's loader: the status bar showed it
+    assert window.controller.loaded_entry.name == second.name != first
+    assert all(not r.get("error") and r.get("model") for r in page.records.values()), page.records
+    assert len(page.records) == 4
