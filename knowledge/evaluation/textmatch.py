@@ -31,6 +31,11 @@ _ZH_STOPWORDS = (
 ZH_STOPWORDS = frozenset(_ZH_STOPWORDS.split())
 _NUMBER_OR_WORD = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
 _CJK_OR_OTHER = re.compile(f"([{CJK_CLASS}]+)")
+_EN_NUMBERS = {w: str(i) for i, w in enumerate(
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"])}
+_EN_NUMBERS.update(thirty="30", forty="40", fifty="50", sixty="60", hundred="100", thousand="1000")
+# A Chinese token that is a quantity: numerals (and digits) with at most a measure word after them (五天, 两个小时).
+_ZH_NUMBER = re.compile(r"[\d.零一二两三四五六七八九十百千万]+(?:天|个|个月|小时|年|月|周|日|次|倍|岁|元|块|分钟|分|秒|度|人|页|条|%)?")
 _SUFFIXES = (("ies", "y"), ("ing", ""), ("ed", ""), ("s", ""))
 _jieba = None
 _JIEBA_LOCK = threading.Lock()
@@ -69,8 +74,13 @@ def tokens(text: str) -> list[str]:
         for word in _NUMBER_OR_WORD.findall(part.lower()):
             if word in EN_STOPWORDS or (len(word) == 1 and not word.isdigit()):
                 continue
-            out.append(word if word[0].isdigit() else stem(word))
+            out.append(_EN_NUMBERS.get(word) or (word if word[0].isdigit() else stem(word)))
     return out
+
+
+def is_number(token: str) -> bool:
+    """Is this token a quantity ("12", "3.5", "4" from "four", 五天)? Claims hinge on them."""
+    return token[0].isdigit() or (token != "一" and bool(_ZH_NUMBER.fullmatch(token)))
 
 
 def token_f1(prediction: str, reference: str) -> float:
