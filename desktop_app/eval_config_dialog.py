@@ -52,9 +52,27 @@ class ConfigDialog(QDialog):
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.taken = taken
+        self.seed = config.seed
         self.setWindowTitle(self.tr("Configuration"))
         layout = QVBoxLayout(self)
+        self._build_model(config, models)
+        self._build_documents(config, collections)
+        self._build_answer(config)
         form = QFormLayout()
+        for label, widget in self._rows():
+            form.addRow(label, widget)
+        layout.addLayout(form)
+        self.problem = QLabel()
+        self.problem.setObjectName("warning")
+        self.problem.hide()
+        layout.addWidget(self.problem)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def _build_model(self, config: EvalConfig, models: list[str]) -> None:
+        """Name, model, preset and own system prompt."""
         self.name = QLineEdit(config.name)
         self.model = QComboBox()
         self.model.addItem(self.tr("The model loaded now"), None)
@@ -67,6 +85,9 @@ class ConfigDialog(QDialog):
             self.preset.addItem(preset.title or preset.name, preset.name)
         self.preset.setCurrentIndex(max(0, self.preset.findData(config.preset)))
         self.system_prompt = QLineEdit(config.system_prompt or "")
+
+    def _build_documents(self, config: EvalConfig, collections: list[str]) -> None:
+        """Collections, retrieval mode, k, query rewriting, strict."""
         self.collections = QListWidget()
         self.collections.setMaximumHeight(110)
         for name in collections:
@@ -89,6 +110,9 @@ class ConfigDialog(QDialog):
         self.rewrite.setCurrentIndex(self.rewrite.findData(config.rewrite))
         self.strict = QCheckBox(self.tr("Answer only from the documents"))
         self.strict.setChecked(config.strict)
+
+    def _build_answer(self, config: EvalConfig) -> None:
+        """Styles, how the answer is made, its length."""
         self.styles = QLineEdit(styles_text(config.lora))
         self.styles.setPlaceholderText(self.tr("e.g. pirate:0.8, formal"))
         answer_names = {"model": self.tr("The model's answer"), "quotes": self.tr("Quotes from the sources"),
@@ -100,23 +124,13 @@ class ConfigDialog(QDialog):
         self.max_tokens = QSpinBox()
         self.max_tokens.setRange(1, 8192)
         self.max_tokens.setValue(config.max_tokens)
-        rows = ((self.tr("Name"), self.name), (self.tr("Model"), self.model), (self.tr("Preset"), self.preset),
+
+    def _rows(self) -> tuple:
+        return ((self.tr("Name"), self.name), (self.tr("Model"), self.model), (self.tr("Preset"), self.preset),
                 (self.tr("System prompt"), self.system_prompt), (self.tr("Collections"), self.collections),
                 (self.tr("Retrieval"), self.retrieval), (self.tr("Passages (k)"), self.k),
                 (self.tr("Query rewriting"), self.rewrite), ("", self.strict), (self.tr("Styles (LoRA)"), self.styles),
                 (self.tr("Answer"), self.answer), (self.tr("Max tokens"), self.max_tokens))
-        for label, widget in rows:
-            form.addRow(label, widget)
-        layout.addLayout(form)
-        self.problem = QLabel()
-        self.problem.setObjectName("warning")
-        self.problem.hide()
-        layout.addWidget(self.problem)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.seed = config.seed
 
     def config(self) -> EvalConfig:
         collections = [self.collections.item(i).text() for i in range(self.collections.count())

@@ -11,7 +11,6 @@ sources and measures. "Open report" writes the core's HTML report and opens it.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -27,15 +26,13 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSplitter,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop_app.eval_chart import MetricChart
 from desktop_app.eval_config_dialog import ConfigDialog
 from desktop_app.eval_environment import WindowEvalEnvironment
+from desktop_app.eval_results import EvalResults
 from desktop_app.stream_worker import StreamWorker
 from desktop_app.training_dialog import duration
 from desktop_app.widgets import Page, heading, muted
@@ -45,10 +42,7 @@ from knowledge.evaluation.configs import EvalConfig, parse_configs
 from knowledge.evaluation.questions import EvalQuestion, load_questions
 from knowledge.evaluation.records import RUN_FILE, content_hash
 
-SUMMARY_METRICS = ("hit@k", "mrr", "context_precision", "context_recall", "faithfulness", "answer_relevancy",
-                   "answer_correctness")
 CONFIGS_KEY, CHECKED_KEY, SET_KEY, JUDGE_KEY = "eval.configs", "eval.checked", "eval.question_set", "eval.judge"
-LIVE_BOOTSTRAP_ROUNDS = 400  # intervals while a run is going (the final ones are the run's own)
 
 
 def default_configs(collections: list[str]) -> list[EvalConfig]:
@@ -78,9 +72,6 @@ class EvaluatePage(Page):
         self.environment: WindowEvalEnvironment | None = None
         self.out_dir: Path | None = None
         self.questions: list[EvalQuestion] = []
-        self.run_configs: list[EvalConfig] = []
-        self.records: dict[tuple[str, str], dict] = {}
-        self.summary: dict = {}
         self.review_dialog = None
         self.configs = self._load_configs()
 
@@ -99,7 +90,8 @@ class EvaluatePage(Page):
         layout.addLayout(self._build_set_row())
         layout.addLayout(self._build_configs())
         layout.addLayout(self._build_run_row())
-        layout.addWidget(self._build_results(), 1)
+        self.results = EvalResults()
+        layout.addWidget(self.results, 1)
         scroll.setWidget(inner)
         outer.addWidget(scroll)
         self.retranslate()
@@ -174,33 +166,6 @@ class EvaluatePage(Page):
         column.addWidget(self.status)
         return column
 
-    def _build_results(self) -> QWidget:
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.chart = MetricChart()
-        self.comparisons = QLabel()
-        self.comparisons.setWordWrap(True)
-        self.comparisons.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.judge_note = QLabel()
-        self.judge_note.setObjectName("warning")
-        self.judge_note.setWordWrap(True)
-        self.judge_note.hide()
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.question_list = QListWidget()
-        self.question_list.currentRowChanged.connect(self.show_question)
-        self.answers = QWidget()
-        self.answers_row = QHBoxLayout(self.answers)
-        self.answers_row.setContentsMargins(0, 0, 0, 0)
-        self.answer_views: dict[str, QTextBrowser] = {}
-        splitter.addWidget(self.question_list)
-        splitter.addWidget(self.answers)
-        splitter.setStretchFactor(1, 3)
-        splitter.setMinimumHeight(260)
-        for widget in (self.chart, self.judge_note, self.comparisons, splitter):
-            layout.addWidget(widget)
-        return box
-
     # ------------------------------------------------------------------ language
     def retranslate(self) -> None:
         self.title.setText(self.tr("Evaluate"))
@@ -221,14 +186,6 @@ class EvaluatePage(Page):
         self.cancel_button.setText(self.tr("Cancel"))
         self.report_button.setText(self.tr("Open report"))
         self._fill_judges()
-        self._show_summary()
-
-    def metric_labels(self) -> dict[str, str]:
-        return {"hit@k": self.tr("Hit@k (a gold source retrieved)"), "mrr": self.tr("MRR (rank of the first gold source)"),
-                "context_precision": self.tr("Context precision"), "context_recall": self.tr("Context recall"),
-                "faithfulness": self.tr("Faithfulness (answer supported by the sources)"),
-                "answer_relevancy": self.tr("Answer relevancy"),
-                "answer_correctness": self.tr("Answer correctness (against the reference)")}
 
     def _fill_judges(self) -> None:
         if self.controller.closed:  # a late language change after the window closed
@@ -260,7 +217,7 @@ class EvaluatePage(Page):
         self.set_info.setText(self.tr("{n} questions").format(n=len(questions)) + (
             self.tr(", {d} not reviewed").format(d=drafts) if drafts else ""))
         self.questions = questions
-        self._fill_questions()
+        self.results.set_questions(questions)
         return True
 
     def open_review(self):
@@ -377,6 +334,15 @@ class EvaluatePage(Page):
 
     # ------------------------------------------------------------------ running
     @property
+    def records(self) -> dict[tuple[str, str], dict]:
+        """The run's records so far, by (configuration, question id)."""
+        return self.results.records
+
+    @property
+    def summary(self) -> dict:
+        return self.results.summary
+
+    @property
     def running(self) -> bool:
         return self.worker is not None
 
@@ -413,8 +379,7 @@ class EvaluatePage(Page):
             self.controller.replies.release()
             self.status.setText(str(exc))
             return False
-        self.run_configs = configs
-        self.records, self.summary = {}, {}
+        self.results.start(configs)
         self._load_partial()
         worker = StreamWorker(lambda: iter(evaluation), self)
         worker.progress.connect(self._progress)
@@ -450,9 +415,9 @@ class EvaluatePage(Page):
         path = self.out_dir / RECORDS_FILE
         for record in read_jsonl(path, repair=False) if path.exists() else []:
             key = (record.get("config"), record.get("question_id"))
-            if key[0] in {c.name for c in self.run_configs}:
+            if key[0] in {c.name for c in self.results.run_configs}:
                 self.records[key] = record
-        self._refresh_results()
+        self.results.refresh()
 
     def _progress(self, p) -> None:
         if p.total:
@@ -460,7 +425,7 @@ class EvaluatePage(Page):
             self.progress.setValue(p.done)
         if p.record is not None:
             self.records[(p.record.get("config"), p.record.get("question_id"))] = p.record
-            self._refresh_results()
+            self.results.refresh()
         phase = {"answer": self.tr("Answering"), "judge": self.tr("Measuring"), "done": self.tr("Done")}.get(
             p.phase, p.phase)
         parts = [phase]
@@ -504,138 +469,16 @@ class EvaluatePage(Page):
         except InglenookError as exc:
             self.status.setText(str(exc))
             return
-        self.summary = result.summary
+        self.results.summary = result.summary
         for record in result.records:
             self.records[(record.get("config"), record.get("question_id"))] = record
-        self._refresh_results()
+        self.results.refresh()
 
     def shutdown(self) -> None:
         """The window is closing: stop the run (what it wrote stays for the next time)."""
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(60_000)
-
-    # ------------------------------------------------------------------ results
-    def chart_values(self) -> dict[str, dict[str, tuple]]:
-        """Per configuration and metric: (mean, low, high); the run's summary once it is done."""
-        from knowledge.evaluation.stats import bootstrap_interval
-        from knowledge.evaluation.summary import config_values
-
-        values: dict[str, dict[str, tuple]] = {}
-        records = list(self.records.values())
-        for config in self.run_configs:
-            entry = self.summary.get(config.name)
-            values[config.name] = {}
-            for metric in SUMMARY_METRICS:
-                if entry is not None:
-                    low, high = (entry.get("intervals", {}).get(metric) or [None, None])[:2]
-                    values[config.name][metric] = (entry.get(metric), low, high)
-                    continue
-                measured = config_values(records, config.name, self.questions, metric)
-                interval = bootstrap_interval(measured, rounds=LIVE_BOOTSTRAP_ROUNDS)
-                values[config.name][metric] = (interval.mean, interval.low, interval.high)
-        return values
-
-    def _refresh_results(self) -> None:
-        self.chart.set_data(list(SUMMARY_METRICS), [c.name for c in self.run_configs], self.chart_values(),
-                            self.metric_labels())
-        self._show_summary()
-        row = self.question_list.currentRow()
-        if row >= 0:
-            self.show_question(row)
-
-    def _show_summary(self) -> None:
-        if not hasattr(self, "comparisons"):
-            return
-        lines = []
-        labels = self.metric_labels()
-        for item in self.summary.get("_comparisons", []) if self.summary else []:
-            if item.get("mean_diff") is None:
-                continue
-            verdict = {"a better": self.tr("{name} is better").format(name=item["a"]),
-                       "b better": self.tr("{name} is better").format(name=item["b"])}.get(
-                item.get("verdict"), self.tr("no clear difference"))
-            lines.append(self.tr("{a} vs {b}, {metric}: {diff:+.2f} [{low:+.2f}, {high:+.2f}] — {verdict}").format(
-                a=item["a"], b=item["b"], metric=labels.get(item["metric"], item["metric"]),
-                diff=item["mean_diff"], low=item.get("low") or 0.0, high=item.get("high") or 0.0, verdict=verdict))
-        self.comparisons.setText("\n".join(lines))
-        self.comparisons.setVisible(bool(lines))
-        check = self.summary.get("_judge_check") if self.summary else None
-        if check:
-            trusted = bool(check.get("trustworthy"))
-            self.judge_note.setText(self.tr(
-                "Judge {name}: accuracy {accuracy:.2f}, kappa {kappa:.2f} on {n} labelled cases.").format(
-                name=check.get("judge"), accuracy=check.get("accuracy", 0.0), kappa=check.get("kappa", 0.0),
-                n=check.get("n", 0)) + ("" if trusted else " " + self.tr(
-                    "It is too weak to trust: the chart shows the judge-free measures.")))
-        self.judge_note.setVisible(bool(check))
-
-    def _fill_questions(self) -> None:
-        self.question_list.clear()
-        for question in self.questions:
-            item = QListWidgetItem(f"{question.id}: {question.question}")
-            item.setToolTip(question.question)
-            self.question_list.addItem(item)
-
-    def show_question(self, row: int) -> None:
-        """Every configuration's answer to one question, side by side, with its sources and measures."""
-        if not 0 <= row < len(self.questions):
-            return
-        question = self.questions[row]
-        names = [c.name for c in self.run_configs]
-        for name in list(self.answer_views):
-            if name not in names:
-                view = self.answer_views.pop(name)
-                view.setParent(None)
-                view.deleteLater()
-        for name in names:
-            view = self.answer_views.get(name)
-            if view is None:
-                view = QTextBrowser()
-                view.setOpenLinks(False)
-                self.answer_views[name] = view
-                self.answers_row.addWidget(view, 1)
-            view.setHtml(self.answer_html(name, question, self.records.get((name, question.id))))
-
-    def answer_html(self, config: str, question: EvalQuestion, record: dict | None) -> str:
-        parts = [f"<h3>{html.escape(config)}</h3>"]
-        if record is None:
-            not_yet = html.escape(self.tr("Not answered yet."))
-            parts.append(f"<p><i>{not_yet}</i></p>")
-            return "".join(parts)
-        if record.get("error"):
-            failed = html.escape(self.tr("Failed:"))
-            parts.append(f"<p><b>{failed}</b> {html.escape(str(record['error']))}</p>")
-        answer = record.get("answer")
-        no_answer = html.escape(self.tr("(no answer)"))
-        parts.append(f"<p>{html.escape(answer)}</p>" if answer else f"<p><i>{no_answer}</i></p>")
-        if question.reference:
-            reference = html.escape(self.tr("Reference:"))
-            parts.append(f"<p><small>{reference} {html.escape(question.reference)}</small></p>")
-        metrics = record.get("metrics") or {}
-        labels = self.metric_labels()
-        rows = []
-        for name in SUMMARY_METRICS:
-            entry = metrics.get(name)
-            if isinstance(entry, dict) and entry.get("value") is not None:
-                judged = "" if entry.get("judged_by") == "judge-free" else f" ({html.escape(str(entry.get('judged_by')))})"
-                rows.append(f"<tr><td>{html.escape(labels[name])}</td><td>{entry['value']:.2f}{judged}</td></tr>")
-        if rows:
-            parts.append("<table cellspacing='0' cellpadding='2'>" + "".join(rows) + "</table>")
-        contexts = record.get("contexts") or []
-        if contexts:
-            sources = html.escape(self.tr("Sources"))
-            parts.append(f"<p><b>{sources}</b></p><ol>")
-            for context in contexts:
-                where = Path(str(context.get("path") or "")).name
-                if context.get("page"):
-                    where += " · " + self.tr("page {page}").format(page=context["page"])
-                text = " ".join(str(context.get("text") or "").split())
-                text = text if len(text) <= 300 else text[:299] + "…"
-                parts.append(f"<li>[{context.get('n')}] <b>{html.escape(where)}</b><br/>"
-                             f"<small>{html.escape(text)}</small></li>")
-            parts.append("</ol>")
-        return "".join(parts)
 
     # ------------------------------------------------------------------ report
     def open_report(self) -> Path | None:

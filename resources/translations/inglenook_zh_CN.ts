@@ -385,6 +385,81 @@
     </message>
 </context>
 <context>
+    <name>EvalResults</name>
+    <message>
+        <source>Hit@k (a gold source retrieved)</source>
+        <translation>Hit@k（检索到了标准来源）</translation>
+    </message>
+    <message>
+        <source>MRR (rank of the first gold source)</source>
+        <translation>MRR（第一个标准来源的排名）</translation>
+    </message>
+    <message>
+        <source>Context precision</source>
+        <translation>上下文精确率</translation>
+    </message>
+    <message>
+        <source>Context recall</source>
+        <translation>上下文召回率</translation>
+    </message>
+    <message>
+        <source>Faithfulness (answer supported by the sources)</source>
+        <translation>忠实度（回答有来源支持）</translation>
+    </message>
+    <message>
+        <source>Answer relevancy</source>
+        <translation>回答相关性</translation>
+    </message>
+    <message>
+        <source>Answer correctness (against the reference)</source>
+        <translation>回答正确性（对照参考答案）</translation>
+    </message>
+    <message>
+        <source>{name} is better</source>
+        <translation>{name} 更好</translation>
+    </message>
+    <message>
+        <source>no clear difference</source>
+        <translation>没有明显差别</translation>
+    </message>
+    <message>
+        <source>{a} vs {b}, {metric}: {diff:+.2f} [{low:+.2f}, {high:+.2f}] — {verdict}</source>
+        <translation>{a} 对比 {b}，{metric}：{diff:+.2f} [{low:+.2f}, {high:+.2f}] — {verdict}</translation>
+    </message>
+    <message>
+        <source>Judge {name}: accuracy {accuracy:.2f}, kappa {kappa:.2f} on {n} labelled cases.</source>
+        <translation>评审模型 {name}：在 {n} 个标注样例上准确率 {accuracy:.2f}，kappa {kappa:.2f}。</translation>
+    </message>
+    <message>
+        <source>It is too weak to trust: the chart shows the judge-free measures.</source>
+        <translation>它太弱，不可信：图表显示的是无评审指标。</translation>
+    </message>
+    <message>
+        <source>Not answered yet.</source>
+        <translation>尚未回答。</translation>
+    </message>
+    <message>
+        <source>Failed:</source>
+        <translation>失败：</translation>
+    </message>
+    <message>
+        <source>(no answer)</source>
+        <translation>（没有回答）</translation>
+    </message>
+    <message>
+        <source>Reference:</source>
+        <translation>参考答案：</translation>
+    </message>
+    <message>
+        <source>Sources</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>page {page}</source>
+        <translation>第 {page} 页</translation>
+    </message>
+</context>
+<context>
     <name>EvaluatePage</name>
     <message>
         <source>Evaluate</source>
@@ -441,34 +516,6 @@
     <message>
         <source>Open report</source>
         <translation>打开报告</translation>
-    </message>
-    <message>
-        <source>Hit@k (a gold source retrieved)</source>
-        <translation>Hit@k（检索到了标准来源）</translation>
-    </message>
-    <message>
-        <source>MRR (rank of the first gold source)</source>
-        <translation>MRR（第一个标准来源的排名）</translation>
-    </message>
-    <message>
-        <source>Context precision</source>
-        <translation>上下文精确率</translation>
-    </message>
-    <message>
-        <source>Context recall</source>
-        <translation>上下文召回率</translation>
-    </message>
-    <message>
-        <source>Faithfulness (answer supported by the sources)</source>
-        <translation>忠实度（回答有来源支持）</translation>
-    </message>
-    <message>
-        <source>Answer relevancy</source>
-        <translation>回答相关性</translation>
-    </message>
-    <message>
-        <source>Answer correctness (against the reference)</source>
-        <translation>回答正确性（对照参考答案）</translation>
     </message>
     <message>
         <source>None (judge-free measures)</source>
@@ -585,50 +632,6 @@
     <message>
         <source>The evaluation failed: {error}</source>
         <translation>评估失败：{error}</translation>
-    </message>
-    <message>
-        <source>{name} is better</source>
-        <translation>{name} 更好</translation>
-    </message>
-    <message>
-        <source>no clear difference</source>
-        <translation>没有明显差别</translation>
-    </message>
-    <message>
-        <source>{a} vs {b}, {metric}: {diff:+.2f} [{low:+.2f}, {high:+.2f}] — {verdict}</source>
-        <translation>{a} 对比 {b}，{metric}：{diff:+.2f} [{low:+.2f}, {high:+.2f}] — {verdict}</translation>
-    </message>
-    <message>
-        <source>Judge {name}: accuracy {accuracy:.2f}, kappa {kappa:.2f} on {n} labelled cases.</source>
-        <translation>评审模型 {name}：在 {n} 个标注样例上准确率 {accuracy:.2f}，kappa {kappa:.2f}。</translation>
-    </message>
-    <message>
-        <source>It is too weak to trust: the chart shows the judge-free measures.</source>
-        <translation>它太弱，不可信：图表显示的是无评审指标。</translation>
-    </message>
-    <message>
-        <source>Not answered yet.</source>
-        <translation>尚未回答。</translation>
-    </message>
-    <message>
-        <source>Failed:</source>
-        <translation>失败：</translation>
-    </message>
-    <message>
-        <source>(no answer)</source>
-        <translation>（没有回答）</translation>
-    </message>
-    <message>
-        <source>Reference:</source>
-        <translation>参考答案：</translation>
-    </message>
-    <message>
-        <source>Sources</source>
-        <translation>来源</translation>
-    </message>
-    <message>
-        <source>page {page}</source>
-        <translation>第 {page} 页</translation>
     </message>
     <message>
         <source>The report is at {path}; no application could open it.</source>

@@ -74,7 +74,7 @@ def test_run_two_configurations_see_the_chart_and_the_answers_side_by_side(qtbot
     page = window.evaluate
     assert window.nav_buttons["evaluate"].text() == "Evaluate"
     assert page.set_question_set(write_set(tmp_path / "set.jsonl"))
-    assert page.question_list.count() == 2 and "2 questions" in page.set_info.text()
+    assert page.results.question_list.count() == 2 and "2 questions" in page.set_info.text()
     two_configs(page, collection)
 
     seen_records = []
@@ -87,19 +87,19 @@ def test_run_two_configurations_see_the_chart_and_the_answers_side_by_side(qtbot
     assert any(p.phase == "answer" for p in seen_records) and any(p.phase == "judge" for p in seen_records)
 
     # the chart: retrieval measures for the configuration that retrieves, none for the one that does not
-    assert page.chart.value("hybrid", "hit@k") == 1.0  # the gold file was retrieved for both questions
-    assert page.chart.value("no retrieval", "hit@k") is None
-    assert page.chart.value("hybrid", "faithfulness") is not None
+    assert page.results.chart.value("hybrid", "hit@k") == 1.0  # the gold file was retrieved for both questions
+    assert page.results.chart.value("no retrieval", "hit@k") is None
+    assert page.results.chart.value("hybrid", "faithfulness") is not None
     assert page.summary["hybrid"]["n"] == 2 and page.summary["no retrieval"]["n"] == 2
-    assert not page.chart.grab().isNull()
-    assert page.comparisons.isVisible() and "hybrid vs no retrieval" in page.comparisons.text()
+    assert not page.results.chart.grab().isNull()
+    assert page.results.comparisons.isVisible() and "hybrid vs no retrieval" in page.results.comparisons.text()
 
     # a question's answers side by side, with sources and measures
-    page.question_list.setCurrentRow(0)
-    assert list(page.answer_views) == ["no retrieval", "hybrid"]
-    hybrid = page.answer_views["hybrid"].toPlainText()
+    page.results.question_list.setCurrentRow(0)
+    assert list(page.results.answer_views) == ["no retrieval", "hybrid"]
+    hybrid = page.results.answer_views["hybrid"].toPlainText()
     assert "sourdough.md" in hybrid and "12 to 16 hours" in hybrid and "Hit@k" in hybrid
-    assert "sourdough.md" not in page.answer_views["no retrieval"].toPlainText()
+    assert "sourdough.md" not in page.results.answer_views["no retrieval"].toPlainText()
     record = page.records[("hybrid", "proof")]
     assert record["answer"] and record["answer"].strip()[:15] in hybrid
 
@@ -172,7 +172,7 @@ def test_review_a_question_set_edit_delete_mark_and_save(qtbot, window, tmp_path
     assert [q.question for q in saved] == ["What does proofing a dough mean?"]
     assert [(s.file, s.page) for s in saved[0].sources] == [("sourdough.md", 2), ("notes.txt", None)]
     assert "draft" not in saved[0].extra
-    assert page.question_list.count() == 1 and "not reviewed" not in page.set_info.text()  # the page follows
+    assert page.results.question_list.count() == 1 and "not reviewed" not in page.set_info.text()  # the page follows
 
 
 def test_draft_questions_from_a_collection_then_cancel(qtbot, window, tmp_path):
@@ -202,7 +202,7 @@ def test_the_evaluate_page_speaks_chinese(qtbot, window):
         qtbot.waitUntil(lambda: window.nav_buttons["evaluate"].text() == "评估", timeout=5000)
         page = window.evaluate
         assert page.run_button.text() == "运行" and page.report_button.text() == "打开报告"
-        assert page.metric_labels()["faithfulness"].startswith("忠实度")
+        assert page.results.metric_labels()["faithfulness"].startswith("忠实度")
     finally:
         install_language("en")
     qtbot.waitUntil(lambda: window.nav_buttons["evaluate"].text() == "Evaluate", timeout=5000)
@@ -230,3 +230,29 @@ def test_a_configuration_with_another_model_loads_it_through_the_window(qtbot, w
     assert window.controller.loaded_entry.name == second.name != first
     assert all(not r.get("error") and r.get("model") for r in page.records.values()), page.records
     assert len(page.records) == 4
+
+
+def test_the_configuration_form_offers_the_valid_choices_and_refuses_bad_ones(qtbot, window, tmp_path):
+    collection = make_collection(window, tmp_path / "docs")
+    page = window.evaluate
+    dialog = page.config_dialog(EvalConfig("mine", collections=[collection], k=3, lora=[{"name": "pirate", "scale": 0.5}]),
+                                taken={"other"})
+    assert dialog.styles.text() == "pirate:0.5" and dialog.k.value() == 3
+    assert [dialog.collections.item(i).text() for i in range(dialog.collections.count())] == [collection]
+    dialog.name.setText("other")
+    dialog._accept()
+    assert dialog.problem.isVisibleTo(dialog) and "other" in dialog.problem.text()
+    dialog.name.setText("strict quotes")
+    dialog.collections.item(0).setCheckState(Qt.CheckState.Unchecked)
+    dialog._accept()
+    assert "Tick a collection" in dialog.problem.text()
+    dialog.collections.item(0).setCheckState(Qt.CheckState.Checked)
+    dialog.strict.setChecked(True)
+    dialog.answer.setCurrentIndex(dialog.answer.findData("quotes"))
+    dialog.styles.setText("pirate:1.2, formal")
+    config = dialog.config()
+    assert (config.name, config.strict, config.answer, config.k) == ("strict quotes", True, "quotes", 3)
+    assert config.lora == [{"name": "pirate", "scale": 1.2}, {"name": "formal", "scale": 1.0}]
+    assert page.add_config(config) and "strict quotes" in page.checked_names()
+    assert "strict" in page.config_list.item(page.config_list.count() - 1).text()
+    assert window.controller.setting("eval.configs")[-1]["answer"] == "quotes"  # kept in the settings
