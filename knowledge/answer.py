@@ -7,6 +7,11 @@ and asks the model to cite them as [1], [2]. The sources travel with the answer 
 message and streamed first as a ``SourcesEvent``), so they are shown even when the model forgets
 to cite. In strict mode, when nothing relevant is found, the model is not asked at all: the reply
 says plainly that the documents do not cover the question.
+
+After a grounded reply completes, each of its sentences is checked against the sources it was given
+(``knowledge.evaluation.support``, judge-free) and the result is saved with the reply under
+``"support"``, so a face can mark the sentences no source supports. ``quote_answer`` is the
+alternative that generates nothing: the source sentences that best answer the question, cited.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine.chat.session import Augmentation
+from knowledge.evaluation.sample import RetrievedContext
+from knowledge.evaluation.support import Quote, format_quotes, quote_sentences, sentence_support
 from knowledge.retrieval import Retriever, SearchHit, SearchOptions
 from knowledge.rewrite import QueryRewriter, RewrittenQuery
 
@@ -81,6 +88,32 @@ def format_sources(sources: list[Source]) -> str:
 def grounded_question(question: str, sources: list[Source]) -> str:
     return (f"Sources:\n\n{format_sources(sources)}\n\n"
             f"Question: {question}\n\nAnswer from the sources above and cite them like [1].")
+
+
+@dataclass(frozen=True)
+class QuotedAnswer:
+    """An extractive answer: ``text`` cites ``sources`` as [n]; each quote's start/end are offsets in its
+    source's ``text`` (to highlight it in the source panel)."""
+
+    text: str
+    sources: list[Source]
+    quotes: list[Quote]
+
+
+def as_contexts(sources: list[Source]) -> list[RetrievedContext]:
+    """The sources as the evaluation code sees them: exactly the text the model was given."""
+    return [RetrievedContext(s.n, s.path, s.text, s.page, s.heading) for s in sources]
+
+
+def support_finisher(sources: list[Source]) -> Callable[[str], dict]:
+    """The ``Augmentation.finish`` hook: which sentences of the finished reply the sources support, as
+    ``{"support": [{start, end, supported, score, source_n, evidence}, ...]}`` (offsets in the reply)."""
+    contexts = as_contexts(sources)
+
+    def finish(text: str) -> dict:
+        return {"support": [s.as_dict() for s in sentence_support(text, contexts)]}
+
+    return finish
 
 
 def cited_numbers(answer: str) -> list[int]:
@@ -157,7 +190,20 @@ class DocumentAugmenter:
                 return Augmentation(messages, extra, events, reply=NOTHING_FOUND.format(collections=names))
             return Augmentation(messages, extra, events)  # nothing relevant: plain chat, sources list empty
         final = [*base, {"role": "user", "content": grounded_question(question, sources)}]
-        return Augmentation(final, extra, events)
+        return Augmentation(final, extra, events, finish=support_finisher(sources))
+
+    def quote_answer(self, question: str, history: list[dict] | None = None, *, max_sentences: int = 3,
+                     embedder=None) -> QuotedAnswer:
+        """Answer by quoting: retrieve as for a grounded answer, then take the source sentences that best
+        match the question, each cited [n]; no model is asked. With nothing relevant, the plain sentence
+        that the documents do not cover it (in the question's language) and no sources."""
+        hits = self.retrieve(question, history)
+        sources = self.fit(hits, max(0, self.n_ctx // 2))
+        contexts = as_contexts(sources)
+        quotes = quote_sentences(question, contexts, embedder=embedder, max_sentences=max_sentences)
+        text = format_quotes(question, quotes)
+        cited = {q.n for q in quotes}
+        return QuotedAnswer(text, [s for s in sources if s.n in cited], quotes)
 
 
 def _snippet(text: str) -> str:

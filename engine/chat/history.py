@@ -203,8 +203,9 @@ class HistoryStore:
         return _message(rows[0])
 
     def update_message(self, message_id: int, content: str, *, status: str | None = None,
-                       timings: dict | None = None, error: str | None = None) -> None:
-        """Save a streaming reply's text so far, or finalise it. One short transaction each call."""
+                       timings: dict | None = None, error: str | None = None, extra: dict | None = None) -> None:
+        """Save a streaming reply's text so far, or finalise it (``extra``, when given, replaces the
+        message's extra). One short transaction each call."""
         sets, args = ["content = ?"], [content]
         if status is not None:
             if status not in STATUSES:
@@ -217,6 +218,9 @@ class HistoryStore:
         if error is not None:
             sets.append("error = ?")
             args.append(error)
+        if extra is not None:
+            sets.append("extra = ?")
+            args.append(json.dumps(extra, ensure_ascii=False))
         with self.db.transaction() as conn:
             conn.execute(f"UPDATE messages SET {', '.join(sets)} WHERE id = ?", (*args, message_id))
 

@@ -7,6 +7,7 @@ reply, and saves the reply's text while it streams so a crash or a kill loses no
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from engine.lora.live import ApplyResult
 from engine.params import DEFAULT_SYSTEM_PROMPT, SamplingParams
 
 SAVE_INTERVAL_S = 0.5
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -30,13 +32,16 @@ class Augmentation:
     """What a higher layer (document Q&A, for one) changes about a reply, without the engine knowing why.
 
     ``messages`` replace what the model sees; ``extra`` is saved with the reply (e.g. its sources);
-    ``events`` are streamed before the reply; ``reply`` answers without calling the model at all.
+    ``events`` are streamed before the reply; ``reply`` answers without calling the model at all;
+    ``finish``, when given, is called with the text of a reply that completed, and what it returns is
+    merged into the reply's saved ``extra`` (e.g. which sentences the sources support).
     """
 
     messages: list[dict]
     extra: dict[str, Any] = field(default_factory=dict)
     events: list[Any] = field(default_factory=list)
     reply: str | None = None
+    finish: Callable[[str], dict[str, Any]] | None = None
 
 
 Augmenter = Callable[[list[dict]], Augmentation]
@@ -205,9 +210,11 @@ class ChatSession:
         else:
             stream = self.host.chat(augmentation.messages, params)
         self._current = stream
-        return self._pump(stream, reply, augmentation.events)
+        finish = augmentation.finish if augmentation.reply is None else None
+        return self._pump(stream, reply, augmentation.events, finish)
 
-    def _pump(self, stream: ReplyStream, reply: StoredMessage, before: list | None = None) -> Iterator[Event]:
+    def _pump(self, stream: ReplyStream, reply: StoredMessage, before: list | None = None,
+              finish: Callable[[str], dict[str, Any]] | None = None) -> Iterator[Event]:
         parts: list[str] = []
         saved_len = 0
         last_save = time.monotonic()
@@ -238,6 +245,7 @@ class ChatSession:
                 reply.id, text, status=status,
                 timings=finished.timings.as_dict() if finished else None,
                 error=finished.error if finished and finished.error else None,
+                extra=_finished_extra(reply, text, finish) if status == "complete" else None,
             )
             self._current = None
             self.last_outcome = ReplyOutcome(self.store.get_message(reply.id), finished, notice)
@@ -258,6 +266,18 @@ def _fixed_reply(text: str) -> ReplyStream:
     stream._put(Finished("stop", Timings(0, 0, 0, 0, 0, 0), text=text))
     stream._put(_END)
     return stream
+
+
+def _finished_extra(reply: StoredMessage, text: str, finish: Callable[[str], dict[str, Any]] | None) -> dict | None:
+    """The reply's extra with what the augmentation adds after the fact; a failing hook costs its addition
+    only (logged), never the reply."""
+    if finish is None:
+        return None
+    try:
+        return {**reply.extra, **finish(text)}
+    except Exception:  # noqa: BLE001 - the reply is saved whatever the hook does
+        log.exception("the augmentation's finish hook failed")
+        return None
 
 
 def _status_for(finished: Finished | None) -> str:

@@ -176,20 +176,22 @@ def quote_sentences(question: str, contexts: Sequence[RetrievedContext], *, embe
     """The context sentences that best match the question (share of its content words, blended with
     cosine when an embedder is given), best first, at most ``max_sentences``, never the same one twice."""
     wanted = _question_tokens(question)
-    candidates: list[tuple[float, Quote]] = []
+    candidates: list[tuple[float, int, Quote]] = []
     for context in contexts:
         for sentence in split_sentences(context.text):
-            overlap = containment(list(wanted), frozenset(tokens(sentence.text)))
-            if overlap >= QUOTE_MIN_OVERLAP:
-                candidates.append((overlap, Quote(context.n, sentence.text, sentence.start, sentence.end, overlap)))
+            found = frozenset(tokens(sentence.text))
+            overlap, news = containment(list(wanted), found), len(found - wanted)
+            if overlap >= QUOTE_MIN_OVERLAP and news:  # a heading or an echo of the question says nothing new
+                candidates.append((overlap, news, Quote(context.n, sentence.text, sentence.start, sentence.end, overlap)))
     if embedder is not None and candidates:
-        vectors = _unit(embedder.embed_passages([question] + [q.sentence for _, q in candidates]))
+        vectors = _unit(embedder.embed_passages([question] + [q.sentence for *_, q in candidates]))
         cosines = np.clip(vectors[1:] @ vectors[0], 0, 1)
-        candidates = [(BLEND_LEXICAL_WEIGHT * s + (1 - BLEND_LEXICAL_WEIGHT) * float(c), q)
-                      for (s, q), c in zip(candidates, cosines, strict=True)]
+        candidates = [(BLEND_LEXICAL_WEIGHT * s + (1 - BLEND_LEXICAL_WEIGHT) * float(c), news, q)
+                      for (s, news, q), c in zip(candidates, cosines, strict=True)]
     seen: set[str] = set()
     out: list[Quote] = []
-    for score, quote in sorted(candidates, key=lambda item: (-item[0], item[1].n, item[1].start)):
+    # best match first; between equal matches, the sentence that says more (more content words of its own)
+    for score, _news, quote in sorted(candidates, key=lambda item: (-item[0], -item[1], item[2].n, item[2].start)):
         key = " ".join(quote.sentence.split())
         if key in seen:
             continue
@@ -204,7 +206,11 @@ def quote_answer(question: str, contexts: Sequence[RetrievedContext], *, embedde
     """An extractive answer: the source sentences that best answer the question, each followed by its
     [n]; when nothing matches, the plain sentence that the documents do not cover it (in the question's
     language)."""
-    quotes = quote_sentences(question, contexts, embedder=embedder, max_sentences=max_sentences)
+    return format_quotes(question, quote_sentences(question, contexts, embedder=embedder, max_sentences=max_sentences))
+
+
+def format_quotes(question: str, quotes: Sequence[Quote]) -> str:
+    """The quotes as an answer to ``question``, each cited [n], in the question's language."""
     lang = detect_language(question)
     if not quotes:
         return NOT_COVERED[lang]

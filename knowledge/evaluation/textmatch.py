@@ -164,7 +164,9 @@ def _ends_latin_sentence(text: str, i: int) -> bool:
     stem_word = word.group(1).lower().rstrip(".")
     if stem_word in _ABBREVIATIONS:
         return False
-    return not (len(stem_word) == 1 and stem_word.isalpha() and word.group(1)[0].isupper())  # "J. Smith"
+    before = text[word.start() - 1] if word.start() > 0 else " "
+    initial = len(stem_word) == 1 and stem_word.isalpha() and word.group(1)[0].isupper() and before.isspace()
+    return not initial  # "J. Smith" goes on; "250°C." and "vitamin C." end
 
 
 def _sentence_end(text: str, i: int) -> int | None:

@@ -66,6 +66,8 @@ def test_sentences_english_keep_abbreviations_decimals_and_citations():
     text = "Refrigerate it for 12 hours [1]. Bake at 250°C, e.g. in a pot.[2] Dr. Lee pays 3.5 dollars! Done"
     assert [s.text for s in split_sentences(text)] == [
         "Refrigerate it for 12 hours [1].", "Bake at 250°C, e.g. in a pot.[2]", "Dr. Lee pays 3.5 dollars!", "Done"]
+    assert [s.text for s in split_sentences("Ask J. Smith. Bake at 250°C. Cool it.")] == [
+        "Ask J. Smith.", "Bake at 250°C.", "Cool it."]
     for s in split_sentences(text):
         assert text[s.start:s.end] == s.text
 
