@@ -294,24 +294,37 @@ def _metrics_html(metrics: dict) -> str:
     return "<table class='metrics'>" + "".join(cells) + "</table>" if cells else ""
 
 
-def unsupported_spans(metrics: dict) -> list[tuple[int, int]]:
-    """Character spans of sentences no source supports, from a faithfulness detail that lists them.
+def unsupported_spans(answer: str, metrics: dict) -> list[tuple[int, int]]:
+    """Character spans of the answer's sentences that no source supports, from the faithfulness detail.
 
-    Read from the detail of ``faithfulness`` (or its judge-free variant) when it carries
-    ``sentences``: ``[{"start", "end", "supported"}, ...]`` (``support.SentenceSupport`` fields).
+    The judge-free faithfulness lists its ``statements`` (``{"statement", "supported", ...}``, the
+    answer's own sentences); each unsupported one is found in the answer. Rows with ``start``/``end``
+    are used as given.
     """
     for name in ("faithfulness:judge-free", "faithfulness"):
         detail = (metrics.get(name) or {}).get("detail") or {}
-        sentences = detail.get("sentences")
-        if isinstance(sentences, list):
-            return [(int(s["start"]), int(s["end"])) for s in sentences
-                    if isinstance(s, dict) and s.get("supported") is False and "start" in s and "end" in s]
+        rows = detail.get("statements") or detail.get("sentences")
+        if not isinstance(rows, list):
+            continue
+        spans, at = [], 0
+        for row in rows:
+            if not isinstance(row, dict) or row.get("supported") is not False:
+                continue
+            if isinstance(row.get("start"), int) and isinstance(row.get("end"), int):
+                spans.append((row["start"], row["end"]))
+                continue
+            text = str(row.get("statement") or row.get("sentence") or "").strip()
+            found = answer.find(text, at) if text else -1
+            if found >= 0:
+                spans.append((found, found + len(text)))
+                at = found + len(text)
+        return spans
     return []
 
 
 def marked_answer(answer: str, metrics: dict) -> str:
     """The answer, escaped, with unsupported sentences wrapped in a marked span."""
-    spans = sorted(unsupported_spans(metrics))
+    spans = sorted(unsupported_spans(answer, metrics))
     out, at = [], 0
     for start, end in spans:
         if start < at or end > len(answer) or start >= end:

@@ -235,6 +235,8 @@ class EvalRun:
 
         yield EvalProgress("judge", 0, 0, None, None, None, None, f"checking the judge {self.judge_model}…")
         host = self.environment.host_for(self.judge_model)
+        if getattr(host, "adapters", None) is not None:  # the last configuration's style must not judge
+            host.adapters.clear().result()
         judge = host_judge(host, self.judge_model)
         agreement = self._judge_agreement(judge)
         note = (f"judge {judge.name}: accuracy {agreement.accuracy:.2f}, kappa {agreement.kappa:.2f} on "

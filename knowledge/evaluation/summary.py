@@ -72,7 +72,7 @@ def summarize(records: Sequence[dict], configs: Sequence[EvalConfig], questions:
                             for key in ("first_token_s", "total_s")}
         summary[config.name] = entry
     summary["_comparisons"] = comparisons(records, configs, questions, judge_free=judge_free)
-    summary["_judge_check"] = ({"judge": judge_name, **asdict(agreement)} if agreement is not None else None)
+    summary["_judge_check"] = agreement_dict(judge_name, agreement)
     return summary
 
 
@@ -92,6 +92,15 @@ def comparisons(records: Sequence[dict], configs: Sequence[EvalConfig], question
                 base.name, config_values(records, base.name, questions, name, judge_free=judge_free), name)
             out.append(asdict(result))
     return out
+
+
+AGREEMENT_FIELDS = ("n", "accuracy", "kappa", "trustworthy", "message")  # judge_check.JudgeAgreement
+
+
+def agreement_dict(judge_name: str | None, agreement) -> dict | None:
+    if agreement is None:
+        return None
+    return {"judge": judge_name, **{name: getattr(agreement, name, None) for name in AGREEMENT_FIELDS}}
 
 
 def judge_warning(judge_name: str | None, agreement) -> str:
