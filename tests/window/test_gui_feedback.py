@@ -216,6 +216,14 @@ def test_answer_with_quotes_adds_a_quoted_version_with_highlighted_sources(qtbot
     qtbot.waitUntil(lambda: not c.busy, timeout=REPLY_TIMEOUT_MS)
     reply = window.chat.view.widgets[-1]
     assert reply.message.extra.get("sources") and reply.quotes_button.isVisible()
+    # the chat saved which sentences the sources support; the view marks exactly the unsupported ones
+    support = reply.message.extra.get("support")
+    assert isinstance(support, list)
+    unsupported = [s for s in support if not s["supported"]]
+    assert reply.unsupported_count == len(unsupported)
+    assert reply.support_label.isVisibleTo(reply) == bool(unsupported)
+    if unsupported:
+        assert "of {} sentences".format(len(support)) in reply.support_label.text()
 
     click(qtbot, reply.quotes_button)
     qtbot.waitUntil(lambda: window.chat.view.widgets[-1].message.id != reply.message.id, timeout=30_000)
