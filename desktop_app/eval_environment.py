@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 
 from engine.chat.history import HistoryStore
-from engine.errors import InglenookError, NoModelLoadedError
+from engine.errors import InglenookError, LoadCancelled, NoModelLoadedError
 
 MODEL_LOAD_TIMEOUT_S = 15 * 60
 
@@ -47,6 +47,11 @@ class WindowEvalEnvironment:
             self.history.set_setting("default_system_prompt", own_prompt)
         self.lora_registry = controller.lora.registry
         self._bridge = _LoadBridge(controller.loader)  # made on the GUI thread, so it loads there
+        self._abort = threading.Event()
+
+    def abort(self) -> None:
+        """Stop waiting for a model load (the run was cancelled or the window is closing)."""
+        self._abort.set()
 
     @property
     def loaded_name(self) -> str | None:
@@ -78,8 +83,13 @@ class WindowEvalEnvironment:
         loader.load_failed.connect(failed, Qt.ConnectionType.DirectConnection)
         try:
             self._bridge.requested.emit(model)
-            if not done.wait(MODEL_LOAD_TIMEOUT_S):
-                raise InglenookError(f"Loading {model} took too long; try again.")
+            waited = 0.0
+            while not done.wait(0.2):  # short waits: a cancel or a closing window must not wait for the load
+                waited += 0.2
+                if self._abort.is_set():
+                    raise LoadCancelled(f"The evaluation was stopped while {model} was loading.")
+                if waited > MODEL_LOAD_TIMEOUT_S:
+                    raise InglenookError(f"Loading {model} took too long; try again.")
         finally:
             loader.model_loaded.disconnect(loaded)
             loader.load_failed.disconnect(failed)

@@ -375,7 +375,7 @@ class EvaluatePage(Page):
             self.environment = WindowEvalEnvironment(self.controller, self.library_page.library, self.out_dir)
             evaluation = EvalRun(self.questions, configs, self.out_dir, environment=self.environment,
                                  judge_model=judge, allow_changes=True)
-        except InglenookError as exc:
+        except (InglenookError, OSError) as exc:
             self.controller.replies.release()
             self.status.setText(str(exc))
             return False
@@ -395,6 +395,8 @@ class EvaluatePage(Page):
     def cancel(self) -> None:
         if self.worker is not None:
             self.worker.cancel()
+            if self.environment is not None:
+                self.environment.abort()
             self.cancel_button.setEnabled(False)
             self.status.setText(self.tr("Stopping after the current question…"))
 
@@ -478,6 +480,8 @@ class EvaluatePage(Page):
         """The window is closing: stop the run (what it wrote stays for the next time)."""
         if self.worker is not None:
             self.worker.cancel()
+            if self.environment is not None:
+                self.environment.abort()
             self.worker.wait(60_000)
 
     # ------------------------------------------------------------------ report
