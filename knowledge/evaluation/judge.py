@@ -16,10 +16,17 @@ from knowledge.errors import KnowledgeError
 from knowledge.evaluation.textmatch import tokens
 
 PROMPTS = ("statements", "verdict", "questions", "context_useful")
-# Small budgets: a verdict is one word (a few tokens of slack for "Yes." or "答：是"), a statement list or
-# three questions fit in ~160 tokens for the short answers we judge.
+# Small budgets, so a rambling judge stops early: a verdict is one word (a few tokens of slack for "Yes."
+# or "答：是"); three short questions fit in ~72 tokens; a statement list is about as long as the text it
+# splits (a token is ~4 English or ~1.5 Chinese characters, so len/2 is generous for both) plus bullets.
 VERDICT_TOKENS = 8
-LIST_TOKENS = 160
+QUESTIONS_TOKENS = 72
+LIST_TOKENS_MAX = 256
+
+
+def statements_budget(text: str) -> int:
+    """Tokens the judge may spend listing the statements of ``text``."""
+    return min(LIST_TOKENS_MAX, 32 + len(text) // 2)
 # The judge sees at most this many characters of context (~1,000-1,300 tokens): it must fit a 2,048-token
 # window with the prompt and the answer, which the bundled model and most small local models have.
 MAX_CONTEXT_CHARS = 4000

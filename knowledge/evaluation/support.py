@@ -15,6 +15,7 @@ the question, each with its [n], nothing generated.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,6 +46,8 @@ BLEND_THRESHOLD = 0.6
 # in a 5-word question is not enough).
 QUOTE_MIN_OVERLAP = 0.25
 _END_PUNCTUATION = ".!?。！？；;"
+_LIST_MARK = re.compile(r"^\s*(?:#{1,6}\s+|[-*+•]\s+|\d{1,3}[.)]\s+)")
+_MARKUP = re.compile(r"\*\*|__|`")
 NOT_COVERED = {"en": "The documents do not cover this.", "zh": "文档中没有涉及这个问题。"}
 
 
@@ -222,6 +225,7 @@ def _cite(sentence: str, n: int, lang: str) -> str:
     """The sentence with [n] before its closing punctuation ("… 16 hours [1].", "…丧假[2]。"), without the
     citation marks the source sentence carries itself (they would read as ours)."""
     text = strip_citations(sentence) if parse_citations(sentence) else sentence.strip()
+    text = _MARKUP.sub("", _LIST_MARK.sub("", text)).strip()  # "4. **Bake.** Preheat" reads "Bake. Preheat"
     body = text.rstrip(_END_PUNCTUATION)
     mark = f"[{n}]" if lang == "zh" else f" [{n}]"
     return body + mark + (text[len(body):] or ("。" if lang == "zh" else "."))

@@ -144,7 +144,7 @@ class Sentence:
 
 _CJK_TERMINATORS = "。！？；"
 _LATIN_TERMINATORS = ".!?"
-_CLOSERS = "\"'”’」』）)】"
+_CLOSERS = "\"'”’」』）)】*"  # * closes Markdown emphasis: "**Bake.** Preheat"
 _ABBREVIATION_LIST = "e.g i.e etc vs mr mrs ms dr prof st no fig approx dept inc ltd co jr sr cf al ca p pp art sec vol"
 _ABBREVIATIONS = frozenset(_ABBREVIATION_LIST.split())
 _TRAILING_CITATIONS = re.compile(r"(?:\s*" + _CITATION.pattern + r")+")

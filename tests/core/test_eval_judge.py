@@ -175,13 +175,39 @@ def test_the_check_set_is_balanced_and_bilingual():
 # ------------------------------------------------------------------ the real model as judge
 @pytest.mark.slow
 def test_smollm2_judge_never_crashes_and_is_reported_as_untrustworthy(host):
+    from knowledge.embeddings import get_embedder
     from knowledge.evaluation.judge import host_judge
 
     judge = host_judge(host, "SmolLM2-135M-Instruct")
     assert judge.name == "llm:SmolLM2-135M-Instruct"
-    sample = EvalSample("How long does the dough rest?", "The dough rests 12 to 16 hours [1].", (BREAD,))
-    got = compute_metrics(sample, judge=judge, names=["faithfulness"])["faithfulness"]
-    assert got.judged_by == "llm:SmolLM2-135M-Instruct"
-    assert (got.value is None and got.detail["reason"]) or 0.0 <= got.value <= 1.0
+    # no gold sources, so context precision and recall are judged too; one short context, one reference sentence
+    sample = EvalSample("How long does the dough rest?", "The dough rests 12 to 16 hours [1].", (BREAD,),
+                        reference="Refrigerate it for 12 to 16 hours.")
+    got = compute_metrics(sample, judge=judge, embedder=get_embedder())
+    judged = {name: r for name, r in got.items() if r.judged_by == judge.name}
+    assert set(judged) == {"context_precision", "context_recall", "faithfulness", "answer_relevancy",
+                           "answer_correctness"}
+    for name, result in judged.items():
+        assert (result.value is None and result.detail["reason"]) or 0.0 <= result.value <= 1.0, name
+        assert f"{name}:judge-free" in got
     check = check_judge(judge, limit=2)
     assert check.n == 2 and not check.trustworthy and "not shown as facts" in check.message
+
+
+@pytest.mark.slow
+def test_eval_judge_benchmark_prints_and_writes_its_figures(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "judge.json"
+    run = subprocess.run([sys.executable, "-m", "benchmarks.eval_judge", "--limit", "2", "--json", str(out)],
+                         cwd=root, capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "llm:SmolLM2-135M-Instruct" in run.stdout and "judge-free (lexical)" in run.stdout
+    figures = json.loads(out.read_text())
+    assert set(figures) == {"judge-free (lexical)", "judge-free (lexical + MiniLM)", "llm:SmolLM2-135M-Instruct"}
+    assert all(f["n"] == 2 and not f["trustworthy"] for f in figures.values())  # 2 items are too few to trust

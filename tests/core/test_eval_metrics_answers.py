@@ -6,6 +6,7 @@ as such and not as a mysterious wrong score. Metrics that need an embedder use t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,7 @@ def test_every_metric_gives_a_bounded_value_or_a_reason(embedder):
     sample = EvalSample("How long does the dough rest?", "Refrigerate the dough for 12 to 16 hours [1].", (BREAD, PAY),
                         reference="12 to 16 hours in the fridge.", gold_sources=(GoldSource("bread.md"),), strict=True)
     results = compute_metrics(sample, embedder=embedder)
+    json.dumps({name: r.as_dict() for name, r in results.items()})  # records.jsonl stores them as they are
     for name, result in results.items():
         assert result.value is None and result.detail["reason"] or 0.0 <= result.value <= 1.0, name
         assert result.judged_by == "judge-free"

@@ -137,3 +137,22 @@ def test_augmenter_answers_by_quoting(retriever, monkeypatch):
     assert quoted.sources[0].text[quote.start:quote.end] == quote.sentence
     zh = augmenter.quote_answer("带薪年假有几天？")
     assert "十五天带薪年假" in zh.text and zh.text.endswith("]。")
+
+
+@pytest.mark.slow
+def test_a_failing_finish_hook_costs_only_its_addition(host):
+    """The engine's generic hook: a reply whose augmentation's ``finish`` raises is saved all the same."""
+    from engine.chat.history import HistoryStore
+    from engine.chat.session import Augmentation, ChatSession
+    from engine.params import SamplingParams
+
+    def finish(text):
+        raise ValueError("broken hook")
+
+    session = ChatSession(host, HistoryStore(), params=SamplingParams.greedy(max_tokens=8))
+    session.augmenter = lambda messages: Augmentation(messages, {"note": "kept"}, finish=finish)
+    for _ in session.send("Say hello."):
+        pass
+    reply = session.thread()[-1]
+    assert reply.status == "complete" and reply.content.strip()
+    assert reply.extra == {"note": "kept"}

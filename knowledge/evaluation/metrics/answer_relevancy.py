@@ -8,7 +8,7 @@ A refusal or noncommittal answer scores 0 in both (Ragas' noncommittal rule; det
 
 from __future__ import annotations
 
-from knowledge.evaluation.judge import LIST_TOKENS, ask, parse_questions, prompt
+from knowledge.evaluation.judge import QUESTIONS_TOKENS, ask, parse_questions, prompt
 from knowledge.evaluation.metrics.base import JUDGE_FREE, Metric, MetricResult, Tools, not_computed, scored
 from knowledge.evaluation.metrics.registry import register_metric
 from knowledge.evaluation.sample import EvalSample
@@ -40,7 +40,7 @@ def answer_relevancy_judged(sample: EvalSample, tools: Tools) -> MetricResult:
     if early:
         return early
     raw = ask(tools.judge, prompt("questions", sample.lang, n=str(GENERATED_QUESTIONS),
-                                  answer=strip_citations(sample.answer)), LIST_TOKENS)
+                                  answer=strip_citations(sample.answer)), QUESTIONS_TOKENS)
     questions = (parse_questions(raw) or [])[:GENERATED_QUESTIONS]
     if not questions:
         return not_computed("the judge's questions could not be read", name, raw=raw[:200])

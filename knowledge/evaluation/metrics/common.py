@@ -5,7 +5,7 @@ Not a metric (it registers nothing); the metric modules import it.
 
 from __future__ import annotations
 
-from knowledge.evaluation.judge import LIST_TOKENS, ask, parse_statements, prompt, verdict
+from knowledge.evaluation.judge import ask, parse_statements, prompt, statements_budget, verdict
 from knowledge.evaluation.metrics.base import MetricResult, Tools, not_computed, scored
 from knowledge.evaluation.sample import EvalSample, RetrievedContext
 from knowledge.evaluation.textmatch import is_claim, split_sentences, strip_citations
@@ -29,7 +29,8 @@ def judged_statements(sample: EvalSample, tools: Tools, text: str) -> tuple[list
     unreadable or off-topic (common for small models), the text's claim sentences are the statements
     instead, and the second value says so."""
     def make() -> tuple[list[str], str]:
-        raw = ask(tools.judge, prompt("statements", sample.lang, question=sample.question, answer=text), LIST_TOKENS)
+        raw = ask(tools.judge, prompt("statements", sample.lang, question=sample.question, answer=text),
+                  statements_budget(text))
         statements = parse_statements(raw, text)
         if statements:
             return statements, "judge"
