@@ -5,7 +5,7 @@ throwaway data folder, then runs one ``EvalRun`` over a subset of ``benchmarks/e
 (the first N English and first N Chinese questions) with the bundled SmolLM2 and MiniLM:
 
 - ``no-docs``: no retrieval (the baseline every other row is compared with);
-- ``hybrid``: hybrid retrieval, k 3, the default grounded prompt;
+- ``hybrid``: hybrid retrieval, k 2, the default grounded prompt;
 - ``strict``: the same with strict mode (answer only from the sources, else say so);
 - ``hybrid+style``: hybrid with a style LoRA trained here (replies open with "Ahoy, friend!" and close with
   "Fair winds, from Nook.", as ``bench_lora_style``; fewer examples so it trains in a few minutes);
@@ -14,7 +14,7 @@ throwaway data folder, then runs one ``EvalRun`` over a subset of ``benchmarks/e
 Every metric is judge-free (the bundled 135M model is too weak to judge: see ``benchmarks/eval_judge.py``);
 ``--judge`` also runs the LLM-judge path with the bundled model and reports its agreement.
 
-Usage: python -m benchmarks.eval_levers [--per-language 6] [--max-tokens 48] [--style-examples 60]
+Usage: python -m benchmarks.eval_levers [--per-language 3] [--max-tokens 40] [--style-examples 30]
        [--adapter FILE.gguf] [--judge] [--out DIR] [--json FILE]
 """
 
@@ -33,7 +33,7 @@ STYLE = "style-ahoy"
 
 
 def configs(max_tokens: int, with_style: bool) -> list[dict]:
-    docs = {"collections": ["eval"], "retrieval": "hybrid", "k": 3, "max_tokens": max_tokens}
+    docs = {"collections": ["eval"], "retrieval": "hybrid", "k": 2, "max_tokens": max_tokens}
     rows = [
         {"name": "no-docs", "retrieval": "off", "max_tokens": max_tokens},
         {"name": "hybrid", **docs},
@@ -76,9 +76,9 @@ def train_style(host, store, data: Path, examples: int, epochs: int) -> float:
     from engine.params import SamplingParams
 
     def session():
-        return ChatSession(host, store, params=SamplingParams.greedy(max_tokens=40, repeat_penalty=1.1))
+        return ChatSession(host, store, params=SamplingParams.greedy(max_tokens=24, repeat_penalty=1.1))
 
-    rows = [{"prompt": p, "reply": f"{GREETING} {body_of(ask(session, p, 40))} {SIGNOFF}"}
+    rows = [{"prompt": p, "reply": f"{GREETING} {body_of(ask(session, p, 24))} {SIGNOFF}"}
             for p in training_prompts(examples)]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     result = train_lora(data, STYLE, base=find_bundled("smollm2-135m-instruct").path,
@@ -90,9 +90,9 @@ def train_style(host, store, data: Path, examples: int, epochs: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--per-language", type=int, default=6, help="questions per language (default 6)")
-    parser.add_argument("--max-tokens", type=int, default=48)
-    parser.add_argument("--style-examples", type=int, default=60, help="0: leave the style adapter out")
+    parser.add_argument("--per-language", type=int, default=3, help="questions per language (default 3)")
+    parser.add_argument("--max-tokens", type=int, default=40)
+    parser.add_argument("--style-examples", type=int, default=30, help="0: leave the style adapter out")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--adapter", help="use this GGUF style adapter instead of training one")
     parser.add_argument("--judge", action="store_true", help="also run the LLM judge (the bundled model)")
@@ -123,7 +123,7 @@ def main() -> int:
 
         model = find_bundled("smollm2-135m-instruct").path
         host = ModelHost()
-        host.load(model, LoadOptions(n_ctx=4096, n_threads=2, seed=0)).result()
+        host.load(model, LoadOptions(n_ctx=2048, n_threads=2, seed=0)).result()  # as the tests load it
         store = HistoryStore()  # the scratch home's: the adapter is registered here
         registry = LoraRegistry(store.db)
         train_s = None

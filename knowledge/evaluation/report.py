@@ -140,10 +140,11 @@ def summary_table(result: RunResult) -> str:
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines += ["", *judge_lines(result)]
-    if result.comparisons:
+    comparable = [item for item in result.comparisons if item.get("n")]
+    if comparable:
         lines += ["", f"Compared with the baseline {result.configs[0].name} (95% bootstrap interval of the "
-                      "paired difference):"]
-        lines += [f"  {comparison_line(item)}" for item in result.comparisons]
+                      "paired difference; metrics that only one of the two has are left out):"]
+        lines += [f"  {comparison_line(item)}" for item in comparable]
     return "\n".join(lines)
 
 
@@ -241,7 +242,7 @@ def _comparisons_html(result: RunResult) -> str:
     if not result.comparisons:
         return ""
     items = []
-    for item in result.comparisons:
+    for item in (c for c in result.comparisons if c.get("n")):
         css = {"a better": "better", "b better": "worse"}.get(item.get("verdict"), "")
         items.append(f"<li class='{css}'>{escape(comparison_line(item))}</li>")
     return (f"<h2>Compared with the baseline {escape(result.configs[0].name)}</h2><ul>" + "".join(items) + "</ul>")
