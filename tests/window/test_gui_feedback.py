@@ -223,7 +223,7 @@ def test_answer_with_quotes_adds_a_quoted_version_with_highlighted_sources(qtbot
     assert reply.unsupported_count == len(unsupported)
     assert reply.support_label.isVisibleTo(reply) == bool(unsupported)
     if unsupported:
-        assert "of {} sentences".format(len(support)) in reply.support_label.text()
+        assert f"of {len(support)} sentences" in reply.support_label.text()
 
     click(qtbot, reply.quotes_button)
     qtbot.waitUntil(lambda: window.chat.view.widgets[-1].message.id != reply.message.id, timeout=30_000)
