@@ -54,15 +54,16 @@ def default_configs(collections: list[str]) -> list[EvalConfig]:
     return configs
 
 
-def run_folder(question_set: Path, configs: list[EvalConfig], judge: str | None) -> Path:
-    """The run's folder, named after its inputs: the same inputs resume the same run."""
-    key = content_hash({"set": str(question_set.resolve()), "configs": [c.as_dict() for c in configs],
-                        "judge": judge})[:12]
+def run_folder(question_set: Path) -> Path:
+    """One folder per question set: a run resumes there, and keeps the answers of every configuration
+    (and question) that did not change since the last run; changed ones are answered again."""
+    key = content_hash({"set": str(question_set.resolve())})[:12]
     return data_dir() / "evaluations" / f"{question_set.stem}-{key}"
 
 
 class EvaluatePage(Page):
     run_finished = Signal(bool)  # cancelled
+    progressed = Signal(object)  # each knowledge.evaluation.runner.EvalProgress, once the page has shown it
 
     def __init__(self, controller, library_page, parent: QWidget | None = None):
         super().__init__(parent)
@@ -367,7 +368,7 @@ class EvaluatePage(Page):
             self.status.setText(self.tr("Load a model first (at the top of the chat): the configurations use it."))
             return False
         judge = self.judge.currentData()
-        self.out_dir = run_folder(Path(path), configs, judge)
+        self.out_dir = run_folder(Path(path))
         # one model, one user at a time: the chat waits while the run answers
         self.controller.replies.hold(self.tr("An evaluation is running on the model; the chat can answer once it "
                                              "is done or cancelled (Evaluate page)."))
@@ -439,6 +440,7 @@ class EvaluatePage(Page):
             parts.append(self.tr("about {eta} left").format(eta=duration(p.eta_s)))
         if self.worker is not None and not self.worker.cancelled:
             self.status.setText(" · ".join(parts))
+        self.progressed.emit(p)
 
     def _finished(self, _last, cancelled: bool) -> None:
         if cancelled:

@@ -78,9 +78,9 @@ def test_run_two_configurations_see_the_chart_and_the_answers_side_by_side(qtbot
     two_configs(page, collection)
 
     seen_records = []
+    page.progressed.connect(seen_records.append)
     qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
     assert page.running and not page.run_button.isEnabled() and page.cancel_button.isEnabled()
-    page.worker.progress.connect(seen_records.append)
     with qtbot.waitSignal(page.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     assert finished.args == [False] and "Done" in page.status.text()
@@ -133,9 +133,9 @@ def test_cancel_keeps_the_window_responsive_and_run_again_resumes(qtbot, window,
     assert 1 <= len(answered_before) < 4
 
     progress = []
+    page.progressed.connect(progress.append)
     window.show_page("evaluate")
     assert page.run()
-    page.worker.progress.connect(progress.append)
     qtbot.waitUntil(lambda: not page.running, timeout=RUN_TIMEOUT_MS)
     assert "Done" in page.status.text()
     answered_now = [p for p in progress if p.phase == "answer"]
@@ -145,7 +145,15 @@ def test_cancel_keeps_the_window_responsive_and_run_again_resumes(qtbot, window,
     assert len(finished) == 4
     first = answered_before[0]
     assert finished[(first["config"], first["question_id"])]["answer"] == first["answer"]
-    shutil.rmtree(page.out_dir)
+
+    # a configuration added later: only its answers are new, the others are kept
+    page.add_config(EvalConfig("hybrid k1", collections=[collection], retrieval="hybrid", k=1, max_tokens=6))
+    progress.clear()
+    assert page.run()
+    qtbot.waitUntil(lambda: not page.running, timeout=RUN_TIMEOUT_MS)
+    assert {(p.config, p.question_id) for p in progress if p.phase == "answer"} == {
+        ("hybrid k1", "proof"), ("hybrid k1", "tides")}
+    assert page.summary["hybrid k1"]["n"] == 2 and page.summary["hybrid"]["n"] == 2
 
 
 def test_review_a_question_set_edit_delete_mark_and_save(qtbot, window, tmp_path):
