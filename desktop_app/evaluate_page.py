@@ -73,6 +73,7 @@ class EvaluatePage(Page):
         self.environment: WindowEvalEnvironment | None = None
         self.out_dir: Path | None = None
         self.questions: list[EvalQuestion] = []
+        self.judge_check_limit: int | None = None  # labelled cases the judge is checked on (None: all)
         self.review_dialog = None
         self.configs = self._load_configs()
 
@@ -375,7 +376,7 @@ class EvaluatePage(Page):
         try:
             self.environment = WindowEvalEnvironment(self.controller, self.library_page.library, self.out_dir)
             evaluation = EvalRun(self.questions, configs, self.out_dir, environment=self.environment,
-                                 judge_model=judge, allow_changes=True)
+                                 judge_model=judge, allow_changes=True, judge_check_limit=self.judge_check_limit)
         except (InglenookError, OSError) as exc:
             self.controller.replies.release()
             self.status.setText(str(exc))

@@ -264,3 +264,24 @@ def test_the_configuration_form_offers_the_valid_choices_and_refuses_bad_ones(qt
     assert page.add_config(config) and "strict quotes" in page.checked_names()
     assert "strict" in page.config_list.item(page.config_list.count() - 1).text()
     assert window.controller.setting("eval.configs")[-1]["answer"] == "quotes"  # kept in the settings
+
+
+def test_a_judge_model_is_checked_and_a_weak_one_is_named_as_such(qtbot, window, tmp_path):
+    collection = make_collection(window, tmp_path / "docs")
+    load_model(qtbot, window)
+    page = window.evaluate
+    page.set_question_set(write_set(tmp_path / "set.jsonl"))
+    two_configs(page, collection)
+    page.set_checked(["hybrid"])
+    page.judge.setCurrentIndex(page.judge.findData(window.controller.loaded_entry.name))
+    page.judge_check_limit = 6  # a few labelled cases keep the test short; the app checks all of them
+    assert page.run()
+    qtbot.waitUntil(lambda: not page.running, timeout=RUN_TIMEOUT_MS)
+    check = page.summary["_judge_check"]
+    assert check is not None and check["n"] == 6
+    note = page.results.judge_note
+    assert note.isVisibleTo(page) and f"on {check['n']} labelled cases" in note.text()
+    assert ("too weak to trust" in note.text()) == (not check["trustworthy"])
+    record = page.records[("hybrid", "proof")]
+    judged = {m.get("judged_by") for m in record["metrics"].values() if isinstance(m, dict)}
+    assert "judge-free" in judged  # the judge-free measures are always there, labelled
