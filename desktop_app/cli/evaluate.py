@@ -33,6 +33,8 @@ def add_eval_parser(sub) -> None:
     report = esub.add_parser("report", help="print a run's table and write its HTML report")
     report.add_argument("run", metavar="RUN", help="the run folder (--out of `nook eval run`)")
     report.add_argument("--html", metavar="PATH", help="where to write the HTML report (default RUN/report.html)")
+    report.add_argument("--baseline", metavar="CONFIG",
+                        help="compare every configuration with this one (default: the first)")
     generate = esub.add_parser("generate", help="draft questions with references and sources from a collection")
     generate.add_argument("collection")
     generate.add_argument("--out", required=True, metavar="SET.jsonl")
@@ -164,7 +166,7 @@ def format_eta(seconds: float | None) -> str:
 def _report(args: argparse.Namespace) -> int:
     from knowledge.evaluation.report import load_run, summary_table, write_html
 
-    result = load_run(args.run)
+    result = load_run(args.run, baseline=args.baseline)
     print(summary_table(result))
     html = write_html(result, args.html)
     print(f"\nReport: {html}", file=sys.stderr)

@@ -46,8 +46,12 @@ class RunResult:
                     None)
 
 
-def load_run(out_dir: Path | str) -> RunResult:
-    """A run directory as written by ``EvalRun`` (finished or not: a partial run has no summary yet)."""
+def load_run(out_dir: Path | str, *, baseline: str | None = None) -> RunResult:
+    """A run directory as written by ``EvalRun`` (finished or not: a partial run has no summary yet).
+
+    ``baseline``: compare with this configuration instead of the first one (the summary is computed
+    again from the records; nothing is answered or measured again).
+    """
     out_dir = Path(out_dir)
     run_file = out_dir / RUN_FILE
     if not run_file.exists():
@@ -60,8 +64,27 @@ def load_run(out_dir: Path | str) -> RunResult:
     records = _merged_records(out_dir)
     summary_path = out_dir / SUMMARY_FILE
     summary = _read_json(summary_path) if summary_path.exists() else {}
+    if baseline is not None and summary:
+        configs, summary = rebased(configs, questions, records, summary, baseline)
     return RunResult(out_dir=out_dir, summary=summary, records=records, configs=configs, questions=questions,
                      comparisons=summary.get("_comparisons", []), judge_check=summary.get("_judge_check"))
+
+
+def rebased(configs: list[EvalConfig], questions: list[EvalQuestion], records: list[dict], summary: dict,
+            baseline: str) -> tuple[list[EvalConfig], dict]:
+    """The configurations with ``baseline`` first, and the summary computed again for that order."""
+    from types import SimpleNamespace
+
+    from knowledge.evaluation.summary import summarize
+
+    names = [c.name for c in configs]
+    if baseline not in names:
+        raise EvaluationError(f"There is no configuration {baseline!r} in this run; it has {', '.join(names)}.")
+    ordered = sorted(configs, key=lambda c: c.name != baseline)
+    check = summary.get("_judge_check")
+    agreement = SimpleNamespace(**{k: v for k, v in check.items() if k != "judge"}) if check else None
+    return ordered, summarize(records, ordered, questions, judge_name=check.get("judge") if check else None,
+                              agreement=agreement)
 
 
 def _merged_records(out_dir: Path) -> list[dict]:

@@ -251,3 +251,28 @@ def test_an_answer_that_repeats_the_question_is_not_a_reference():
     assert usable(("How often is the kettle descaled?", "every four weeks"), passage)
     assert not usable(("How often is the kettle descaled?", "How often is the kettle descaled"), passage)
     assert not usable(("How often is the kettle descaled?", "once a year"), passage)
+
+
+def test_the_llm_judge_path_checks_the_judge_first_and_labels_every_value(environment, tmp_path):
+    """The bundled 135M model as the judge: checked on 4 labelled cases, then judging one record."""
+    out = tmp_path / "run"
+    configs = parse_configs([{"name": "hybrid", "collections": ["docs"], "k": 1, "max_tokens": 16}])
+    events = run_all(EvalRun(QUESTIONS[:1], configs, out, environment=environment, judge_model="smollm2",
+                             judge_check_limit=4))
+    notes = [e.message for e in events if e.message]
+    assert any("judge llm:smollm2: accuracy" in note for note in notes)
+    assert environment.loads == [None, "smollm2"]  # answer model first, then the judge, once each
+    check = json.loads((out / "judge_check.json").read_text())
+    assert check["judge"] == "llm:smollm2" and check["n"] == 4
+    record = read_jsonl(out / "records.jsonl")[0]
+    assert record["metrics"]["faithfulness"]["judged_by"] in ("llm:smollm2", "judge-free")
+    assert record["metrics"]["faithfulness:judge-free"]["judged_by"] == "judge-free"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["_judge_check"]["n"] == 4
+    entry = summary["hybrid"]
+    if check["trustworthy"]:
+        assert entry["judge"] == "llm:smollm2"
+    else:  # the table keeps the judge-free values and says why
+        assert entry["judge"] == "judge-free" and "too weak to trust" in entry["judge_warning"]
+        assert entry["faithfulness"] == record["metrics"]["faithfulness:judge-free"]["value"]
+        assert "too weak to trust" in summary_table(load_run(out))

@@ -116,3 +116,20 @@ def test_an_unfinished_run_says_how_to_finish(tmp_path):
     assert not result.finished and len(result.records) == 1
     assert "has not finished (1 records so far)" in summary_table(result)
     assert "has not finished" in write_html(result).read_text(encoding="utf-8")
+
+
+def test_another_baseline_is_compared_from_the_same_records(tmp_path):
+    import pytest
+
+    from knowledge.evaluation.records import EvaluationError
+
+    records = [record("off", q.id, 0.0) for q in QUESTIONS] + [record("hybrid", q.id, 1.0) for q in QUESTIONS]
+    out = make_run(tmp_path, records)
+    result = load_run(out, baseline="hybrid")
+    assert [c.name for c in result.configs] == ["hybrid", "off"]
+    faith = next(c for c in result.comparisons if c["metric"] == "faithfulness")
+    assert (faith["a"], faith["b"], faith["mean_diff"], faith["verdict"]) == ("off", "hybrid", -1.0, "b better")
+    assert "off vs hybrid: faithfulness -1.00" in summary_table(result)
+    assert json.loads((out / "summary.json").read_text())["_comparisons"][0]["b"] == "off"  # the file is unchanged
+    with pytest.raises(EvaluationError, match="has off, hybrid"):
+        load_run(out, baseline="nope")
