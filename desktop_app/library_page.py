@@ -28,13 +28,11 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMessageBox,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -43,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.collection_settings import IndexSettingsControl
 from desktop_app.controller import AppController
 from desktop_app.widgets import Page, card, heading, muted
 from engine.errors import InglenookError
@@ -142,6 +141,8 @@ class LibraryPage(Page):
         self.workers: dict[str, IndexWorker] = {}
         self.status_text: dict[str, str] = {}
         self.last_summary: dict[str, Any] = {}
+        self.index_settings = IndexSettingsControl(self)
+        self.downloads = self.index_settings.downloads  # collection name -> its embedder's download
         threading.Thread(target=warm_up, name="inglenook-knowledge-import", daemon=True).start()
         self._build()
         self._watch_event.connect(self._on_watch_event)
@@ -180,12 +181,14 @@ class LibraryPage(Page):
         self.cancel_button.clicked.connect(lambda: self._on_selected(self.cancel))
         self.details_button = QPushButton()
         self.details_button.clicked.connect(lambda: self._on_selected(self.show_details))
+        self.settings_button = QPushButton()
+        self.settings_button.clicked.connect(lambda: self._on_selected(self.open_index_settings))
         self.remove_button = QPushButton()
         self.remove_button.clicked.connect(lambda: self._on_selected(self.remove))
         self.watch_box = QCheckBox()
         self.watch_box.clicked.connect(lambda on: self._on_selected(lambda n: self.set_watched(n, on)))
         for widget in (self.add_button, self.reindex_button, self.cancel_button, self.details_button,
-                       self.remove_button, self.watch_box):
+                       self.settings_button, self.remove_button, self.watch_box):
             buttons.addWidget(widget)
         buttons.addStretch(1)
         return buttons
@@ -225,6 +228,7 @@ class LibraryPage(Page):
         self.reindex_button.setText(self.tr("Re-index"))
         self.cancel_button.setText(self.tr("Cancel"))
         self.details_button.setText(self.tr("Details"))
+        self.settings_button.setText(self.tr("Index settings…"))
         self.remove_button.setText(self.tr("Remove"))
         self.watch_box.setText(self.tr("Watch for changes"))
         self.table.setHorizontalHeaderLabels([
@@ -301,8 +305,10 @@ class LibraryPage(Page):
         name = self.selected_name()
         for button in (self.reindex_button, self.details_button, self.remove_button, self.watch_box):
             button.setEnabled(name is not None)
-        self.reindex_button.setEnabled(name is not None and name not in self.workers)
-        self.cancel_button.setEnabled(name in self.workers)
+        busy = name in self.workers or name in self.downloads
+        self.reindex_button.setEnabled(name is not None and not busy)
+        self.settings_button.setEnabled(name is not None and not busy)
+        self.cancel_button.setEnabled(busy)
         self.watch_box.setChecked(name is not None and self.library.is_watched(name))
 
     # ------------------------------------------------------------------ adding
@@ -376,6 +382,9 @@ class LibraryPage(Page):
             return []
 
     def cancel(self, name: str) -> None:
+        download = self.downloads.get(name)
+        if download is not None:
+            download.cancel()
         worker = self.workers.get(name)
         if worker is not None:
             worker.cancel()
@@ -419,6 +428,9 @@ class LibraryPage(Page):
         if s.skipped or s.failed:
             text += " · " + self.tr("{skipped} skipped, {failed} failed (see Details)").format(
                 skipped=len(s.skipped), failed=len(s.failed))
+        if getattr(s, "chunks_fulltext_only", 0):
+            text += " · " + self.tr("{n} chunks full-text only (language not covered by the embedding model)").format(
+                n=s.chunks_fulltext_only)
         return text
 
     def _on_done(self, name: str, summary) -> None:
@@ -437,7 +449,7 @@ class LibraryPage(Page):
         if self.workers.get(name) is worker:
             del self.workers[name]
         worker.deleteLater()
-        self.progress_bar.setVisible(bool(self.workers))
+        self.progress_bar.setVisible(bool(self.workers) or bool(self.downloads))
         self.refresh()
 
     # ------------------------------------------------------------------ remove, watch, details
@@ -509,19 +521,15 @@ class LibraryPage(Page):
         return "\n".join(lines)
 
     def show_details(self, name: str) -> QDialog:
-        dialog = QDialog(self)
-        dialog.setWindowTitle(self.tr("Details of {name}").format(name=name))
-        layout = QVBoxLayout(dialog)
-        text = QPlainTextEdit(self.details_text(name))
-        text.setReadOnly(True)
-        layout.addWidget(text)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(dialog.reject)
-        layout.addWidget(buttons)
-        dialog.resize(640, 400)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
-        return dialog
+        """Skipped and failed files, and what the index is made of (filled in off the GUI thread)."""
+        return self.index_settings.show_details(name)
+
+    # ------------------------------------------------------------------ index settings (collection_settings.py)
+    def open_index_settings(self, name: str):
+        return self.index_settings.open(name)
+
+    def apply_index_settings(self, name: str, changes: dict[str, Any]) -> bool:
+        return self.index_settings.apply(name, changes)
 
     # ------------------------------------------------------------------ the chat's collections
     def selected_collections(self) -> list[str]:
@@ -576,6 +584,9 @@ class LibraryPage(Page):
         """Stop indexing and watching (the window is closing)."""
         for worker in list(self.workers.values()):
             worker.cancel()
+        for download in list(self.downloads.values()):
+            download.cancel()
+            download.wait(10_000)
         self.library.stop_work()
         for worker in list(self.workers.values()):
             worker.wait(30_000)

@@ -75,6 +75,33 @@ def hub_embedder(name: str) -> HubEmbedder:
                              f"choose one of {', '.join(sorted(HUB_EMBEDDERS))}.") from None
 
 
+@dataclass(frozen=True)
+class EmbedderChoice:
+    """One embedding model a collection can use, as `nook embedders` and the Library page list it."""
+
+    name: str
+    languages: str
+    installed: bool
+    size_mb: int
+    source: str
+    note: str
+    multilingual: bool
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "languages": self.languages, "installed": self.installed,
+                "size_mb": self.size_mb, "source": self.source, "note": self.note}
+
+
+def embedder_choices() -> list[EmbedderChoice]:
+    """The bundled English model first, then the downloadable multilingual ones, with whether each is here."""
+    from knowledge.embeddings import DEFAULT_EMBEDDER
+
+    bundled = EmbedderChoice(DEFAULT_EMBEDDER, "English", True, 22, "bundled",
+                             "the offline default; Chinese text is searched by full text only", False)
+    return [bundled] + [EmbedderChoice(e.name, "multilingual (Chinese included)", e.installed(), e.size_mb,
+                                       e.repo_id, e.note, True) for e in HUB_EMBEDDERS.values()]
+
+
 def download_embedder(name: str, *, endpoint: str | None = None, progress: Callable | None = None,
                       cancel: threading.Event | None = None) -> Path:
     """Fetch ``name``'s model and tokenizer (resuming a partial download) and return its folder."""

@@ -65,7 +65,7 @@ def _index_settings(args) -> dict:
 
 
 def run_embedders(args: argparse.Namespace) -> int:
-    from knowledge.embedder_hub import HUB_EMBEDDERS, download_embedder, hub_embedder
+    from knowledge.embedder_hub import download_embedder, embedder_choices, hub_embedder
 
     if args.embedders_action == "download":
         entry = hub_embedder(args.name)
@@ -74,10 +74,7 @@ def run_embedders(args: argparse.Namespace) -> int:
         print(f"{entry.name} is ready in {folder}; use it with "
               f"`nook collections set NAME --embedder {entry.name}` then `nook index NAME`.")
         return 0
-    rows = [{"name": "minilm", "languages": "English", "installed": True, "size_mb": 22, "source": "bundled",
-             "note": "the offline default; Chinese text is searched by full text only"}]
-    rows += [{"name": e.name, "languages": "multilingual (Chinese included)", "installed": e.installed(),
-              "size_mb": e.size_mb, "source": e.repo_id, "note": e.note} for e in HUB_EMBEDDERS.values()]
+    rows = [choice.as_dict() for choice in embedder_choices()]
     if getattr(args, "json", False):
         print_json(rows)
         return 0

@@ -239,6 +239,73 @@
     </message>
 </context>
 <context>
+    <name>CollectionSettingsDialog</name>
+    <message>
+        <source>Index settings of {name}</source>
+        <translation>{name} 的索引设置</translation>
+    </message>
+    <message>
+        <source>Embedding model</source>
+        <translation>嵌入模型</translation>
+    </message>
+    <message>
+        <source>Chunk size</source>
+        <translation>分块大小</translation>
+    </message>
+    <message>
+        <source>Passage size</source>
+        <translation>段落大小</translation>
+    </message>
+    <message>
+        <source>Chinese full-text split</source>
+        <translation>中文全文切分方式</translation>
+    </message>
+    <message>
+        <source>Chunk size is what a search matches: 200 means 200 Chinese characters or about 100 English words. Passage size is how much text around a match the answer gets. Changing any of these re-indexes the collection; until that finishes, searches keep using the current index.</source>
+        <translation>分块大小是搜索匹配的单位：200 表示 200 个汉字或约 100 个英文单词。段落大小是回答时取用的匹配处前后文字的长度。更改任一项都会重新索引该文档集；完成之前，搜索继续使用当前索引。</translation>
+    </message>
+    <message>
+        <source>multilingual</source>
+        <translation>多语言</translation>
+    </message>
+    <message>
+        <source>English only</source>
+        <translation>仅英文</translation>
+    </message>
+    <message>
+        <source>{name} ({languages})</source>
+        <translation>{name}（{languages}）</translation>
+    </message>
+    <message>
+        <source>{name} ({languages}, download {size} MB)</source>
+        <translation>{name}（{languages}，需下载 {size} MB）</translation>
+    </message>
+    <message>
+        <source>{name}: {note}. Chinese and English text both get meaning search.</source>
+        <translation>{name}：{note}。中文和英文文本都能按语义搜索。</translation>
+    </message>
+    <message>
+        <source>{name}: understands English only. Chinese, Japanese and Korean text is not embedded (it would be noise) and is found by its words.</source>
+        <translation>{name}：只理解英文。中文、日文和韩文文本不做嵌入（那只会是噪声），按字词全文检索。</translation>
+    </message>
+    <message>
+        <source>It is downloaded ({size} MB) when you press OK.</source>
+        <translation>按“确定”后开始下载（{size} MB）。</translation>
+    </message>
+    <message>
+        <source>Searches use the embedding model {name}.</source>
+        <translation>搜索使用嵌入模型 {name}。</translation>
+    </message>
+    <message>
+        <source>{n} of {total} chunks are full-text only: their language (Chinese, Japanese or Korean) is one the embedding model does not cover, so they are found by their words. For meaning search too, choose a multilingual model in Index settings.</source>
+        <translation>{total} 个分块中有 {n} 个仅用全文检索：嵌入模型不支持它们的语言（中文、日文或韩文），因此按字词查找。如需语义搜索，请在“索引设置”中选择多语言模型。</translation>
+    </message>
+    <message>
+        <source>Re-embedding with {wanted} is not finished; searches use {current} until it is. Re-index to finish it.</source>
+        <translation>使用 {wanted} 重新嵌入尚未完成；完成前搜索仍使用 {current}。重新索引即可继续完成。</translation>
+    </message>
+</context>
+<context>
     <name>ConfigDialog</name>
     <message>
         <source>Configuration</source>
@@ -639,6 +706,33 @@
     </message>
 </context>
 <context>
+    <name>IndexSettingsControl</name>
+    <message>
+        <source>Downloading {embedder}…</source>
+        <translation>正在下载 {embedder}…</translation>
+    </message>
+    <message>
+        <source>Downloading {embedder}: {done:.0f} of {total:.0f} MB</source>
+        <translation>正在下载 {embedder}：{done:.0f} / {total:.0f} MB</translation>
+    </message>
+    <message>
+        <source>Download cancelled; the index is unchanged.</source>
+        <translation>下载已取消；索引未改变。</translation>
+    </message>
+    <message>
+        <source>Download failed; the index is unchanged.</source>
+        <translation>下载失败；索引未改变。</translation>
+    </message>
+    <message>
+        <source>The embedding model could not be downloaded: {error}</source>
+        <translation>无法下载嵌入模型：{error}</translation>
+    </message>
+    <message>
+        <source>Details of {name}</source>
+        <translation>{name} 的详情</translation>
+    </message>
+</context>
+<context>
     <name>LibraryPage</name>
     <message>
         <source>it does not exist</source>
@@ -671,6 +765,10 @@
     <message>
         <source>Details</source>
         <translation>详情</translation>
+    </message>
+    <message>
+        <source>Index settings…</source>
+        <translation>索引设置…</translation>
     </message>
     <message>
         <source>Remove</source>
@@ -769,6 +867,10 @@
         <translation>跳过 {skipped} 个，失败 {failed} 个（见详情）</translation>
     </message>
     <message>
+        <source>{n} chunks full-text only (language not covered by the embedding model)</source>
+        <translation>{n} 个分块仅全文检索（嵌入模型不支持其语言）</translation>
+    </message>
+    <message>
         <source>Indexing {name} failed: {error}</source>
         <translation>为 {name} 建立索引失败：{error}</translation>
     </message>
@@ -807,10 +909,6 @@
     <message>
         <source>warning</source>
         <translation>警告</translation>
-    </message>
-    <message>
-        <source>Details of {name}</source>
-        <translation>{name} 的详情</translation>
     </message>
 </context>
 <context>

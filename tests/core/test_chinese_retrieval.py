@@ -232,3 +232,27 @@ def test_an_embedder_that_is_not_downloaded_says_how_to_get_it(handbook):
 
     with pytest.raises(KnowledgeError, match="nook embedders download bge-m3"):
         get_embedder("bge-m3")
+
+
+def test_everyday_words_find_the_formal_terms_in_the_same_query(tmp_path):
+    """房东/卖 are nowhere in the lease; its 出租人/出售 are found through the thesaurus, boosted inside the one
+    full-text query (scores add up), and the file filter still applies to that query."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "lease.md").write_text("# 房屋租赁合同\n\n第九条 出租人出售该房屋的，应当在出售前三个月书面通知承租人。\n",
+                                   encoding="utf-8")
+    (docs / "notes.txt").write_text("我家楼下新开了一家卖水果的小店，要提前预订。\n", encoding="utf-8")
+    library = Library()
+    try:
+        library.add([docs], name="c")
+        library.index("c")
+        retriever = library.retriever()
+        question = "房东要把房子卖掉，要提前多久告诉我？"
+        without = retriever.search("c", question, SearchOptions(mode="fulltext", register_weight=0.0))
+        found = retriever.search("c", question, SearchOptions(mode="fulltext"))
+        assert Path(found[0].path).name == "lease.md"
+        assert [Path(h.path).name for h in without][0] == "notes.txt"  # the shared everyday words win alone
+        filtered = retriever.search("c", question, SearchOptions(mode="fulltext", path_glob="*.txt"))
+        assert [Path(h.path).name for h in filtered] == ["notes.txt"]
+    finally:
+        library.close()

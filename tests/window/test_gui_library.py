@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QDropEvent
+from PySide6.QtWidgets import QPlainTextEdit
 
 from desktop_app.main_window import MainWindow
 from engine.models.bundled import DEFAULT_CHAT_MODEL
@@ -143,3 +144,70 @@ def test_collection_indexed_then_cited_in_chat_then_removed(qtbot, window, tmp_p
     assert page.names() == [] and page.selected_collections() == []
     assert window.controller.setting("state.watched") == [] and not page.library.is_watched(name)
     assert (docs / "lighthouse.md").exists() and page.empty.isVisibleTo(page)
+
+
+def test_index_settings_download_a_multilingual_embedder_and_rebuild(qtbot, window, tmp_path):
+    """Chinese documents with the bundled English-only embedder are said to be full-text only; choosing a
+    multilingual model in Index settings downloads it (from the Hub stand-in, which serves the bundled MiniLM
+    files under the multilingual model's name: the Hub is unreachable here) and re-embeds the collection."""
+    from desktop_app.collection_settings import CollectionSettingsDialog
+    from engine.models.bundled import find_bundled
+    from tests.core.test_chinese_retrieval import write_handbook
+    from tests.support.hub_standin import HubStandIn
+
+    page = window.library
+    window.show_page("library")
+    docs = tmp_path / "手册"
+    docs.mkdir()
+    write_handbook(docs / "handbook.md")
+    with qtbot.waitSignal(page.index_finished, timeout=TIMEOUT_MS) as finished:
+        name = page.add_paths([docs])
+    summary = finished.args[1]
+    assert summary.chunks_fulltext_only > 0
+    qtbot.waitUntil(lambda: not page.workers, timeout=10_000)
+    assert "full-text only" in page.status_text[name]
+
+    details = page.show_details(name)
+    text = details.findChild(QPlainTextEdit)
+    qtbot.waitUntil(lambda: "full-text only" in text.toPlainText(), timeout=30_000)
+    assert "Searches use the embedding model minilm" in text.toPlainText()
+    details.close()
+
+    with HubStandIn() as hub:
+        hub.add_file("Xenova/multilingual-e5-small", "onnx/model_quantized.onnx",
+                     find_bundled("all-minilm-l6-v2-int8").path)
+        hub.add_file("Xenova/multilingual-e5-small", "tokenizer.json",
+                     find_bundled("all-minilm-l6-v2-tokenizer").path, lfs=False)
+        window.controller.set_setting("hub.endpoint", hub.endpoint)
+        page.select(name)
+        dialog = page.open_index_settings(name)
+        assert isinstance(dialog, CollectionSettingsDialog)
+        qtbot.waitUntil(lambda: "full-text only" in dialog.state.text(), timeout=30_000)
+        choice = dialog.embedder.findData("multilingual-e5-small")
+        assert "download 118 MB" in dialog.embedder.itemText(choice)
+        dialog.embedder.setCurrentIndex(choice)
+        assert "downloaded" in dialog.note.text()
+        assert dialog.changes() == {"embedder": "multilingual-e5-small"}
+        with qtbot.waitSignal(page.index_finished, timeout=TIMEOUT_MS) as rebuilt:
+            dialog.accept()
+            assert name in page.downloads and not page.settings_button.isEnabled()
+    summary = rebuilt.args[1]
+    assert summary is not None and summary.rebuilt and summary.chunks_fulltext_only == 0
+    qtbot.waitUntil(lambda: not page.workers and not page.downloads, timeout=10_000)
+    details = page.library.index_details(page.library.get(name))
+    assert details["searching_with"] == "multilingual-e5-small" and details["fulltext_only"] == 0
+
+
+def test_a_failed_embedder_download_says_so_and_keeps_the_index(qtbot, window, tmp_path):
+    page = window.library
+    window.show_page("library")
+    docs = make_documents(tmp_path / "Harbour notes")
+    with qtbot.waitSignal(page.index_finished, timeout=TIMEOUT_MS):
+        name = page.add_paths([docs])
+    qtbot.waitUntil(lambda: not page.workers, timeout=10_000)
+    window.controller.set_setting("hub.endpoint", "http://127.0.0.1:9")  # nothing listens there
+    assert page.apply_index_settings(name, {"embedder": "bge-m3"})
+    qtbot.waitUntil(lambda: not page.downloads, timeout=60_000)
+    assert "could not be downloaded" in page.message.text()
+    assert page.library.get(name).setting("embedder") == "minilm"
+    assert page.library.index_details(page.library.get(name))["chunks"] > 0
