@@ -155,6 +155,10 @@ class ChatPage(Page):
     def _build_view(self) -> ChatView:
         self.view = ChatView()
         self.view.siblings_provider = self.conversation_control.sibling_ids
+        self.view.feedback_provider = self.controller.feedback.feedback_for
+        self.view.rating_requested.connect(self.controller.feedback.toggle)
+        self.view.reply_edit_submitted.connect(self.controller.feedback.edit)
+        self.controller.feedback.feedback_changed.connect(self.view.show_feedback)
         self.view.edit_requested.connect(self._edit)
         self.view.regenerate_requested.connect(self._regenerate)
         self.view.branch_requested.connect(self.conversation_control.show_branch)

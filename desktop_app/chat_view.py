@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QVBoxLayout, QWi
 from desktop_app.markdown_render import LIGHT, Palette
 from desktop_app.message_widget import MessageWidget
 from desktop_app.widgets import heading
+from engine.chat.feedback import Feedback
 from engine.chat.history import StoredMessage
 
 PAGE = 24  # messages shown when a conversation opens; "Show earlier messages" adds this many more
@@ -30,6 +31,9 @@ class ChatView(QScrollArea):
     branch_requested = Signal(int)
     copied = Signal()
     problem = Signal(str)
+    rating_requested = Signal(int, str)  # message id, "up" | "down"
+    reply_edit_submitted = Signal(int, str)  # message id, the user's version of a reply
+    quotes_requested = Signal(int)  # message id of a reply to answer again with quotes
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -67,6 +71,8 @@ class ChatView(QScrollArea):
         self._shown = PAGE
         #: other versions of a message (its siblings' ids), for the "‹ 2/3 ›" switch; set by the page
         self.siblings_provider: Callable[[int], list[int]] | None = None
+        #: the saved ratings and edits of replies (``{message id: Feedback}``); set by the page
+        self.feedback_provider: Callable[[list[int]], dict[int, Feedback]] | None = None
         self._stick = True
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._remember_position)
@@ -101,12 +107,14 @@ class ChatView(QScrollArea):
             self._conversation = messages[0].conversation_id if messages else None
             self._shown = PAGE
         shown = messages[-self._shown:] if self._shown < len(messages) else messages
+        feedback = self._feedback(shown)
         for message in shown:
             widget = existing.get(message.id)
             if widget is None:
-                widget = self._make(message)
+                widget = self._make(message, feedback.get(message.id))
             elif not widget.streaming:
                 widget.set_message(message)
+                widget.set_feedback(feedback.get(message.id))
             self._place(widget, len(self.widgets))
         self._update_more()
         self.empty.setVisible(not self.widgets)
@@ -129,8 +137,9 @@ class ChatView(QScrollArea):
         bar = self.verticalScrollBar()
         from_bottom = bar.maximum() - bar.value()
         older = self._messages[max(0, hidden - PAGE):hidden]
+        feedback = self._feedback(older)
         for message in reversed(older):
-            self._place(self._make(message), 0)
+            self._place(self._make(message, feedback.get(message.id)), 0)
         self._shown = len(self.widgets)
         self._update_more()
         self._stick = False
@@ -156,8 +165,26 @@ class ChatView(QScrollArea):
             widget.setParent(None)
             widget.deleteLater()
 
-    def _make(self, message: StoredMessage) -> MessageWidget:
+    def _feedback(self, messages: list[StoredMessage]) -> dict[int, Feedback]:
+        ids = [m.id for m in messages if m.role == "assistant" and m.id > 0]
+        return self.feedback_provider(ids) if self.feedback_provider and ids else {}
+
+    def show_feedback(self, message_id: int, feedback: Feedback | None) -> None:
+        """A reply's rating or edit changed (saved): show it."""
+        widget = self.widget_of(message_id)
+        if widget is not None:
+            widget.set_feedback(feedback)
+
+    def widget_of(self, message_id: int) -> MessageWidget | None:
+        return next((w for w in self.widgets if w.message.id == message_id), None)
+
+    def _make(self, message: StoredMessage, feedback: Feedback | None = None) -> MessageWidget:
         widget = MessageWidget(message, self.palette_, self.container)
+        if feedback is not None:
+            widget.set_feedback(feedback)
+        widget.rating_requested.connect(self.rating_requested)
+        widget.reply_edit_submitted.connect(self.reply_edit_submitted)
+        widget.quotes_requested.connect(self.quotes_requested)
         widget.copy_requested.connect(self._copy)
         widget.edit_submitted.connect(self.edit_requested)
         widget.regenerate_requested.connect(self.regenerate_requested)

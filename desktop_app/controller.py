@@ -9,6 +9,7 @@ and composes one small controller per concern.
 * ``replies``        ``ReplyControl``: send, regenerate, edit, stop
 * ``lora``           ``LoraControl``: a conversation's styles, adding, converting and training adapters
 * ``server``         ``ServerControl``: the "Local server" switch (the model over the OpenAI-compatible API)
+* ``feedback``       ``FeedbackControl``: thumbs and edits on replies, training examples from them
 * ``tasks``, ``notices``  background calls, and the ``error`` / ``info`` messages every part reports to
 
 Pages call these and listen to their signals; they never call the engine directly for anything that
@@ -30,6 +31,7 @@ from PySide6.QtCore import QObject
 from desktop_app.conversation_control import ConversationControl
 from desktop_app.current_conversation import CurrentConversation
 from desktop_app.download_control import DownloadControl
+from desktop_app.feedback_control import FeedbackControl
 from desktop_app.host_switch import HostSwitch
 from desktop_app.lora_control import LoraControl
 from desktop_app.model_catalog import ModelCatalog
@@ -67,6 +69,7 @@ class AppController(QObject):
         self.catalog = ModelCatalog(self.registry, self.loader, self.tasks, self.notices, self)
         self.downloads = DownloadControl(self.registry, self.settings, self.tasks, self.notices, self)
         self.lora = LoraControl(self)
+        self.feedback = FeedbackControl(self.store, self.tasks, self.notices, self)
         self.replies = ReplyControl(self.current, self.loader, self.lora, self.settings, self.notices, self)
         self.conversations = ConversationControl(self.current, self.replies, self.store, self.settings,
                                                  self.notices, self)

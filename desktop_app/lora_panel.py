@@ -111,6 +111,7 @@ class AdapterRow(QWidget):
 
 class LoraPanel(QWidget):
     train_requested = Signal()
+    style_from_ratings_requested = Signal()  # "Make a style from my rated replies"
 
     def __init__(self, controller: AppController, parent: QWidget | None = None):
         super().__init__(parent)
@@ -138,7 +139,9 @@ class LoraPanel(QWidget):
         self.convert_button.clicked.connect(lambda: self.convert_folder())
         self.train_button = QPushButton()
         self.train_button.clicked.connect(self.train_requested)
-        for button in (self.add_button, self.convert_button, self.train_button):
+        self.rated_button = QPushButton()
+        self.rated_button.clicked.connect(self.style_from_ratings_requested)
+        for button in (self.add_button, self.convert_button, self.train_button, self.rated_button):
             layout.addWidget(button)
         self.rows: dict[str, AdapterRow] = {}
         self._entries: dict[str, ModelEntry] = {}
@@ -164,6 +167,9 @@ class LoraPanel(QWidget):
             "into a GGUF adapter for the current model"))
         self.train_button.setText(self.tr("Train a style…"))
         self.train_button.setToolTip(self.tr("Teach the current model a style from a file of examples"))
+        self.rated_button.setText(self.tr("Make a style from my rated replies…"))
+        self.rated_button.setToolTip(self.tr("Train a style on the replies you liked (thumbs up) and the replies "
+                                             "you edited, in the words you chose"))
         for row in self.rows.values():
             row.more.setToolTip(self.tr("Details and removal"))
         self.rebuild()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from desktop_app.chat_collections import ChatCollections
 from desktop_app.chat_page import ChatPage
 from desktop_app.controller import AppController
+from desktop_app.evaluate_page import EvaluatePage
 from desktop_app.i18n import current_language, install_language
 from desktop_app.library_page import LibraryPage
 from desktop_app.markdown_render import warm_up
@@ -36,7 +37,7 @@ from desktop_app.widgets import NoticeBar
 from engine.errors import HistoryError
 from engine.runtimes.base import LoadedModel
 
-PAGES = ("chat", "library", "models", "settings")
+PAGES = ("chat", "library", "models", "evaluate", "settings")
 
 
 class MainWindow(QMainWindow):
@@ -132,8 +133,9 @@ class MainWindow(QMainWindow):
         self.chat.context_row.insertWidget(0, self.chat_collections)  # under the model picker
         self.models_page = ModelsPage(c, self.models)
         self.settings = SettingsPage(c)
+        self.evaluate = EvaluatePage(c, self.library)
         self.pages = {"welcome": self.welcome, "chat": self.chat, "library": self.library,
-                      "models": self.models_page, "settings": self.settings}
+                      "models": self.models_page, "evaluate": self.evaluate, "settings": self.settings}
         for page in self.pages.values():
             self.stack.addWidget(page)
         column.addWidget(self.stack, 1)
@@ -173,6 +175,7 @@ class MainWindow(QMainWindow):
         self.settings.font_size_changed.connect(lambda _s: self.apply_appearance())
         self.settings.language_changed.connect(self.set_language)
         self.about_button.clicked.connect(self.show_diagnostics)
+        self.chat.view.quotes_requested.connect(self.answer_with_quotes)
 
     # --------------------------------------------------------------- pages
     def show_page(self, name: str) -> None:
@@ -191,6 +194,16 @@ class MainWindow(QMainWindow):
     @property
     def current_page(self) -> str:
         return next(n for n, p in self.pages.items() if p is self.stack.currentWidget())
+
+    def answer_with_quotes(self, message_id: int) -> None:
+        """Add a version of a grounded reply made of quoted source sentences (off the GUI thread)."""
+        from desktop_app.quoted_reply import quoted_reply
+
+        c = self.controller
+        if c.busy:
+            return
+        c.run_task(quoted_reply, self.library.library, c.store, message_id,
+                   on_done=lambda message: c.conversations.show_branch(message.id))
 
     # ------------------------------------------------------ look and language
     def apply_appearance(self) -> None:
@@ -220,7 +233,7 @@ class MainWindow(QMainWindow):
 
     def retranslate(self) -> None:
         labels = {"chat": self.tr("Chat"), "library": self.tr("Library"), "models": self.tr("Models"),
-                  "settings": self.tr("Settings")}
+                  "evaluate": self.tr("Evaluate"), "settings": self.tr("Settings")}
         for name, button in self.nav_buttons.items():
             button.setText(labels[name])
         self.cancel_load_button.setText(self.tr("Cancel loading"))
@@ -311,6 +324,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.save_state()
         self.controller.server.shutdown()  # before the library and the model go
+        self.evaluate.shutdown()
         self.library.shutdown()
         self.controller.shutdown()
         self.library.close_catalog()

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
 
 from desktop_app.markdown_render import Palette, StreamingMarkdown, document_html, render_markdown
 from desktop_app.sources_block import Source, SourcesBlock
+from desktop_app.support_marks import insert_marks, mark_html, sentence_marks, strip_marks, unsupported
 from desktop_app.widgets import AutoHeightBrowser
+from engine.chat.feedback import Feedback
 from engine.chat.history import StoredMessage
 
 RENDER_INTERVAL_MS = 33
@@ -44,6 +46,11 @@ def _describe_styles(choices: Any) -> str:
     return ", ".join(parts)
 
 
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class MessageWidget(QFrame):
     """One message: header with actions, the rendered body, sources and timings."""
 
@@ -53,6 +60,9 @@ class MessageWidget(QFrame):
     branch_requested = Signal(int)
     link_clicked = Signal(str)
     problem = Signal(str)  # a source could not be opened
+    rating_requested = Signal(int, str)  # message id, "up" | "down" (the same again takes it back)
+    reply_edit_submitted = Signal(int, str)  # message id, the user's preferred text of a reply
+    quotes_requested = Signal(int)  # message id: answer again by quoting the sources
 
     def __init__(self, message: StoredMessage, palette: Palette, parent: QWidget | None = None):
         super().__init__(parent)
@@ -63,7 +73,9 @@ class MessageWidget(QFrame):
         self.is_last = False
         self.streaming = False
         self.unsaved = False
+        self.feedback: Feedback | None = None
         self._text = message.content
+        self.unsupported_count = 0
         self._stream: StreamingMarkdown | None = None
         self._code_blocks: list[str] = []
         self._render_timer = QTimer(self, singleShot=True, interval=RENDER_INTERVAL_MS, timeout=self._render_stream)
@@ -85,6 +97,7 @@ class MessageWidget(QFrame):
         self.editor: QPlainTextEdit | None = None
         self.editor_bar: QWidget | None = None
         self.sources_block: SourcesBlock | None = None
+        outer.addWidget(self._build_support_notice())
         self.footer = QLabel()
         self.footer.setObjectName("small")
         outer.addWidget(self.footer)
@@ -111,12 +124,31 @@ class MessageWidget(QFrame):
         self.next_button = self._flat_button("›", lambda: self._branch(+1))
         for widget in (self.prev_button, self.branch_label, self.next_button):
             header.addWidget(widget)
-        self.copy_button = self._flat_button("", lambda: self.copy_requested.emit(self.text))
+        self.copy_button = self._flat_button("", lambda: self.copy_requested.emit(self.shown_reply()))
         self.edit_button = self._flat_button("", self.start_editing)
         self.regenerate_button = self._flat_button("", lambda: self.regenerate_requested.emit())
-        for widget in (self.copy_button, self.edit_button, self.regenerate_button):
+        self.up_button = self._flat_button("👍", lambda: self.rating_requested.emit(self.message.id, "up"))
+        self.down_button = self._flat_button("👎", lambda: self.rating_requested.emit(self.message.id, "down"))
+        for button in (self.up_button, self.down_button):
+            button.setCheckable(True)
+            button.setObjectName("thumb")
+        for widget in (self.copy_button, self.edit_button, self.regenerate_button, self.up_button, self.down_button):
             header.addWidget(widget)
         return header
+
+    def _build_support_notice(self) -> QWidget:
+        """A line under a reply with sentences no source supports, and "Answer with quotes"."""
+        self.support_notice = QWidget()
+        row = QHBoxLayout(self.support_notice)
+        row.setContentsMargins(0, 2, 0, 0)
+        self.support_label = QLabel()
+        self.support_label.setObjectName("small")
+        self.support_label.setWordWrap(True)
+        self.quotes_button = self._flat_button("", lambda: self.quotes_requested.emit(self.message.id))
+        row.addWidget(self.support_label, 1)
+        row.addWidget(self.quotes_button)
+        self.support_notice.hide()
+        return self.support_notice
 
     def _flat_button(self, text: str, slot) -> QPushButton:
         button = QPushButton(text)
@@ -128,6 +160,14 @@ class MessageWidget(QFrame):
     @property
     def text(self) -> str:
         return self._text
+
+    @property
+    def edited(self) -> bool:
+        return self.message.role == "assistant" and self.feedback is not None and self.feedback.edited is not None
+
+    def shown_reply(self) -> str:
+        """The message's text as the user wants it: a reply's edit when it has one, else the original."""
+        return self.feedback.edited if self.edited and not self.streaming else self._text
 
     def shown_text(self) -> str:
         """The text on screen now (while streaming: the finished pieces and the tail)."""
@@ -151,10 +191,19 @@ class MessageWidget(QFrame):
         self.edit_button.setToolTip(self.tr("Edit this message and continue from it"))
         self.regenerate_button.setText(self.tr("Regenerate"))
         self.regenerate_button.setToolTip(self.tr("Answer again; this answer is kept as another version"))
+        if not user:
+            self.edit_button.setText(self.tr("Edit reply"))
+            self.edit_button.setToolTip(self.tr("Write the reply as it should have been; the model's version is "
+                                                "kept, and yours can teach a style"))
+        self.up_button.setToolTip(self.tr("Good reply (used when you make a style from your rated replies)"))
+        self.down_button.setToolTip(self.tr("Bad reply (left out of styles made from rated replies)"))
+        self.quotes_button.setText(self.tr("Answer with quotes"))
+        self.quotes_button.setToolTip(self.tr("Add an answer made of the sentences in the sources that best answer "
+                                              "the question, each with its source"))
         self.prev_button.setToolTip(self.tr("Previous version"))
         self.next_button.setToolTip(self.tr("Next version"))
         if self.editor_bar is not None:
-            self._save_button.setText(self.tr("Save and send"))
+            self._save_button.setText(self.tr("Save and send") if user else self.tr("Save reply"))
             self._cancel_button.setText(self.tr("Cancel"))
         self._update_header()
         if self.sources_block is not None:
@@ -174,10 +223,20 @@ class MessageWidget(QFrame):
             status = self.tr("not saved")
         if self.streaming:
             status = self.tr("writing…")
+        elif self.edited and not status:
+            status = self.tr("edited by you")
         self.status_label.setText(status)
         if self.message.error and self.message.status == "error":
             self.status_label.setToolTip(self.message.error)
-        self.edit_button.setVisible(user and not self.streaming)
+        elif self.edited:
+            self.status_label.setToolTip(self.tr("The model wrote: {text}").format(text=_shorten(self._text, 400)))
+        else:
+            self.status_label.setToolTip("")
+        rateable = not user and not self.streaming and self.message.id > 0 and not self.unsaved
+        self.edit_button.setVisible((user and not self.streaming) or rateable)
+        for button, value in ((self.up_button, 1), (self.down_button, -1)):
+            button.setVisible(rateable)
+            button.setChecked(self.feedback is not None and self.feedback.rating == value)
         self.regenerate_button.setVisible(not user and self.is_last and not self.streaming)
         self.copy_button.setVisible(not self.streaming)
         branched = len(self.siblings) > 1
@@ -204,6 +263,7 @@ class MessageWidget(QFrame):
         """New data for the same message id (its final text, status, timings)."""
         changed = message.content != self._text or message.status != self.message.status
         sources_changed = message.extra.get("sources") != self.message.extra.get("sources")
+        changed = changed or message.extra.get("support") != self.message.extra.get("support")
         self.message = message
         if sources_changed:
             self.set_sources(message.extra.get("sources") or [])
@@ -217,6 +277,14 @@ class MessageWidget(QFrame):
 
     def set_context(self, siblings: list[int], is_last: bool) -> None:
         self.siblings, self.is_last = siblings, is_last
+        self._update_header()
+
+    def set_feedback(self, feedback: Feedback | None) -> None:
+        """The user's rating and edit of this reply (as saved)."""
+        edited_before = self.feedback.edited if self.feedback else None
+        self.feedback = feedback
+        if (feedback.edited if feedback else None) != edited_before and not self.streaming:
+            self.render()
         self._update_header()
 
     def set_palette(self, palette: Palette) -> None:
@@ -244,7 +312,16 @@ class MessageWidget(QFrame):
             self._code_blocks = []
             return
         copy_label = self.tr("Copy")
-        if stream is not None and stream.palette == self.palette_ and stream.copy_label == copy_label:
+        marks = [] if self.edited or self.streaming else sentence_marks(self.message.extra.get("support"), self._text)
+        flagged = unsupported(marks)
+        self._show_support(len(flagged), len(marks))
+        if self.edited:
+            rendered = render_markdown(self.feedback.edited, self.palette_, copy_label)
+        elif flagged:  # marks go through the Markdown as text, then become underlines
+            rendered = render_markdown(insert_marks(self._text, marks), self.palette_, copy_label)
+            rendered.code_blocks = [strip_marks(code) for code in rendered.code_blocks]
+            rendered.html = mark_html(rendered.html, self.tr("No source supports this sentence"))
+        elif stream is not None and stream.palette == self.palette_ and stream.copy_label == copy_label:
             rendered = stream.render(self._text)
         else:
             rendered = render_markdown(self._text, self.palette_, copy_label)
@@ -254,6 +331,26 @@ class MessageWidget(QFrame):
             rendered.html = f'<div style="color:{self.palette_.muted}"><i>{html.escape(note)}</i></div>'
         self.body.setHtml(rendered.html)
 
+    @property
+    def quotable(self) -> bool:
+        """A reply answered from documents (not itself made of quotes): it can be answered with quotes."""
+        extra = self.message.extra
+        return (self.message.role == "assistant" and bool(extra.get("collections")) and bool(extra.get("sources"))
+                and extra.get("answer") != "quotes" and self.message.id > 0)
+
+    def _show_support(self, flagged: int, total: int) -> None:
+        self.unsupported_count = flagged
+        self.support_notice.setVisible(self._notice_wanted())
+        self.support_label.setVisible(flagged > 0)
+        self.quotes_button.setVisible(self.quotable)
+        if flagged:
+            self.support_label.setText(self.tr(
+                "{n} of {total} sentences are not supported by the sources (dotted underline); check them "
+                "before you rely on them.").format(n=flagged, total=total))
+
+    def _notice_wanted(self) -> bool:
+        return not self.streaming and self.editor is None and (self.unsupported_count > 0 or self.quotable)
+
     # ------------------------------------------------------------- streaming
     def start_streaming(self) -> None:
         self.streaming = True
@@ -261,6 +358,7 @@ class MessageWidget(QFrame):
         self._stream = StreamingMarkdown(self.palette_, self.tr("Copy"))
         self.body.clear()
         self.body.hide()
+        self.support_notice.hide()
         if self.tail is None:
             self.tail = AutoHeightBrowser()
             self.tail.link_clicked.connect(self._on_link)
@@ -326,7 +424,7 @@ class MessageWidget(QFrame):
     def start_editing(self) -> None:
         if self.editor is not None:
             return
-        self.editor = QPlainTextEdit(self._text)
+        self.editor = QPlainTextEdit(self.shown_reply())
         self.editor.setMinimumHeight(90)
         self.editor_bar = QWidget()
         bar = QHBoxLayout(self.editor_bar)
@@ -334,7 +432,8 @@ class MessageWidget(QFrame):
         bar.addStretch(1)
         self._cancel_button = QPushButton(self.tr("Cancel"))
         self._cancel_button.clicked.connect(self.stop_editing)
-        self._save_button = QPushButton(self.tr("Save and send"))
+        user = self.message.role == "user"
+        self._save_button = QPushButton(self.tr("Save and send") if user else self.tr("Save reply"))
         self._save_button.setObjectName("primary")
         self._save_button.clicked.connect(self._submit_edit)
         bar.addWidget(self._cancel_button)
@@ -343,6 +442,7 @@ class MessageWidget(QFrame):
         layout.insertWidget(layout.indexOf(self.body), self.editor)
         layout.insertWidget(layout.indexOf(self.body), self.editor_bar)
         self.body.hide()
+        self.support_notice.hide()
         self.editor.setFocus()
 
     def stop_editing(self) -> None:
@@ -353,10 +453,14 @@ class MessageWidget(QFrame):
             widget.deleteLater()
         self.editor = self.editor_bar = None
         self.body.show()
+        self.support_notice.setVisible(self._notice_wanted())
 
     def _submit_edit(self) -> None:
         text = self.editor.toPlainText() if self.editor else ""
-        if text.strip():
+        if self.message.role == "assistant":  # an empty text takes the edit back
+            self.reply_edit_submitted.emit(self.message.id, text)
+            self.stop_editing()
+        elif text.strip():
             self.edit_submitted.emit(self.message.id, text)
             self.stop_editing()
 

@@ -45,13 +45,22 @@ class ReplyControl(QObject):
         self.settings = settings
         self.notices = notices
         self.worker: ReplyWorker | None = None
+        self.held_by: str | None = None  # a message while something else uses the model (an evaluation run)
 
     @property
     def busy(self) -> bool:
         return self.worker is not None
 
+    def hold(self, message: str) -> None:
+        """Another part of the window uses the model now: stop the reply being written, refuse new ones."""
+        self.stop()
+        self.held_by = message
+
+    def release(self) -> None:
+        self.held_by = None
+
     def send(self, text: str) -> bool:
-        if not text.strip() or self.busy:
+        if not text.strip() or self.busy or self._held():
             return False
         if self.loader.host.loaded is None or self.loader.loading:
             return self._no_model()
@@ -68,7 +77,7 @@ class ReplyControl(QObject):
 
     def regenerate(self) -> bool:
         session = self.current.session
-        if session is None or self.busy:
+        if session is None or self.busy or self._held():
             return False
         if self.loader.host.loaded is None:
             return self._no_model()
@@ -76,7 +85,7 @@ class ReplyControl(QObject):
 
     def edit(self, message_id: int, text: str) -> bool:
         session = self.current.session
-        if session is None or self.busy or not text.strip():
+        if session is None or self.busy or not text.strip() or self._held():
             return False
         if self.loader.host.loaded is None:
             return self._no_model()
@@ -90,6 +99,11 @@ class ReplyControl(QObject):
         """Wait for the reply being written to end (after ``stop``)."""
         if self.worker is not None:
             self.worker.wait(msecs)
+
+    def _held(self) -> bool:
+        if self.held_by:
+            self.notices.error.emit(self.held_by)
+        return bool(self.held_by)
 
     def _no_model(self) -> bool:
         self.notices.error.emit(QCoreApplication.translate(

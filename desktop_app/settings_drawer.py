@@ -63,6 +63,7 @@ class SettingsDrawer(QFrame):
         layout.addSpacing(10)
         self.lora = LoraPanel(controller)
         self.lora.train_requested.connect(self.open_training)
+        self.lora.style_from_ratings_requested.connect(self.style_from_ratings)
         layout.addWidget(self.lora)
         layout.addStretch(1)
         self.training_dialog: TrainingDialog | None = None
@@ -240,6 +241,25 @@ class SettingsDrawer(QFrame):
         self.training_dialog.raise_()
         self.training_dialog.activateWindow()
         return self.training_dialog
+
+    def style_from_ratings(self) -> None:
+        """Write the liked and edited replies as examples (off the GUI thread), then open the training
+        dialog with them; with too few, say how many more ratings are needed."""
+        self.controller.feedback.export_examples(self._rated_examples_ready)
+
+    def _rated_examples_ready(self, path, export) -> None:
+        if self.controller.closed:
+            return
+        if export.missing():
+            self.lora.message.setText(self.controller.feedback.describe_shortfall(export))
+            self.lora.message.show()
+            return
+        self.lora.message.hide()
+        dialog = self.open_training()
+        if not dialog.running:
+            dialog.preselect(str(path), self.tr("my-replies"), self.tr(
+                "{n} examples from your rated replies ({liked} liked, {edited} edited).").format(
+                n=export.used, liked=export.used_up, edited=export.used_edited))
 
     def _training_dialog_gone(self) -> None:
         self.training_dialog = None

@@ -26,6 +26,7 @@ class Source:
     heading: str | None = None
     snippet: str = ""
     n: int | None = None  # the number the answer cites it by: [1], [2]
+    quotes: tuple[str, ...] = ()  # sentences of this source quoted in the answer ("Answer with quotes")
 
     @classmethod
     def of(cls, value: Any) -> Source:
@@ -33,14 +34,19 @@ class Source:
             return value
         if not isinstance(value, dict):  # knowledge.answer.Source and the like
             value = {k: getattr(value, k, None) for k in ("path", "page", "heading", "snippet", "n")}
+        quotes = value.get("quotes") if isinstance(value.get("quotes"), list) else []
         return cls(path=str(value.get("path") or ""), page=value.get("page"), heading=value.get("heading"),
-                   snippet=str(value.get("snippet") or ""), n=value.get("n"))
+                   snippet=str(value.get("snippet") or ""), n=value.get("n"),
+                   quotes=tuple(str(q) for q in quotes if str(q).strip()))
 
     def url(self) -> QUrl:
         url = QUrl.fromLocalFile(os.fspath(self.path))
         if self.page and str(self.path).lower().endswith(".pdf"):
             url.setFragment(f"page={int(self.page)}")  # viewers that understand it open at the page
         return url
+
+
+QUOTE_STYLE = "background-color:#fde68a; color:#1f1d1a"
 
 
 class SourcesBlock(QWidget):
@@ -79,6 +85,8 @@ class SourcesBlock(QWidget):
         self.body.hide()
         layout.addWidget(self.body)
         self.retranslate()
+        if any(source.quotes for source in sources):
+            self.toggle.setChecked(True)  # an answer made of quotes shows where each one is from
 
     def retranslate(self) -> None:
         n = len(self.sources)
@@ -91,7 +99,11 @@ class SourcesBlock(QWidget):
             if source.heading:
                 parts.append(html.escape(source.heading))
             text = " · ".join(parts)
-            if source.snippet:
+            if source.quotes:  # the quoted sentences, highlighted (dark text on yellow reads in both themes)
+                quoted = " … ".join(f'<span style="{QUOTE_STYLE}">{html.escape(" ".join(q.split()))}</span>'
+                                    for q in source.quotes)
+                text += f"<br/>{quoted}"
+            elif source.snippet:
                 snippet = " ".join(source.snippet.split())
                 snippet = snippet if len(snippet) <= 240 else snippet[:239] + "…"
                 text += f'<br/><span style="color:gray">{html.escape(snippet)}</span>'

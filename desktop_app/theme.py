@@ -170,6 +170,9 @@ QPushButton#primary {{ background: {c.accent}; color: {c.accent_text}; border: 1
 QPushButton#primary:disabled {{ background: {c.border}; border-color: {c.border}; color: {c.muted}; }}
 QPushButton#flat, QToolButton#flat {{ background: transparent; border: none; color: {c.muted}; padding: 2px 6px; }}
 QPushButton#flat:hover, QToolButton#flat:hover {{ color: {c.accent}; }}
+QPushButton#thumb {{ background: transparent; border: 1px solid transparent; border-radius: 4px; padding: 1px 4px; }}
+QPushButton#thumb:hover {{ border-color: {c.border}; }}
+QPushButton#thumb:checked {{ background: {c.accent_soft}; border-color: {c.accent}; }}
 """
 
 

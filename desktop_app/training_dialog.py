@@ -307,6 +307,14 @@ class TrainingDialog(QDialog):
         if path:
             self.path.setText(path)
 
+    def preselect(self, path: str, name: str, note: str = "") -> None:
+        """Open with a file of examples already chosen (e.g. made from rated replies)."""
+        self.path.setText(path)
+        if not self.name.isModified():
+            self.name.setText(name)
+        if note:
+            self._show_outcome(note)
+
     def config(self) -> TrainConfig:
         rank = self.rank.value()
         return TrainConfig(rank=rank, alpha=2.0 * rank, epochs=self.epochs.value(),

@@ -99,8 +99,28 @@ def add_remote_servers(conn: sqlite3.Connection) -> None:
     )
 
 
+def add_message_feedback(conn: sqlite3.Connection) -> None:
+    """The user's verdict on an assistant reply: thumbs up/down and an edited, preferred text.
+
+    One row per message (so one rating each); the message keeps its original text. Deleting the
+    message (or its conversation) deletes its feedback.
+    """
+    run_script(
+        conn,
+        """
+        CREATE TABLE message_feedback (
+            message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+            rating INTEGER CHECK (rating IN (-1, 1)),
+            edited TEXT,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX message_feedback_by_update ON message_feedback(updated_at)
+        """
+    )
+
+
 APP_MIGRATIONS = [create_settings_and_chat, add_models_table, add_message_writer_pid, add_message_extra,
-                  add_remote_servers]
+                  add_remote_servers, add_message_feedback]
 
 
 def open_app_db(path: Path | str | None = None) -> SQLiteStore:

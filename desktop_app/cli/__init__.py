@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import multiprocessing
 import os
@@ -11,6 +12,7 @@ import sys
 from desktop_app.cli.common import add_load_args, add_sampling_args, fail
 from desktop_app.cli.doctor import add_doctor_parser
 from desktop_app.cli.evaluate import add_eval_parser
+from desktop_app.cli.feedback import add_feedback_parser
 from desktop_app.cli.lora import add_lora_option, add_lora_parser
 from desktop_app.cli.serve import add_serve_parser
 from engine.errors import InglenookError
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gpu_parser(sub)
     add_doctor_parser(sub)
     add_serve_parser(sub)
+    add_feedback_parser(sub)
     add_eval_parser(sub)
     return parser
 
@@ -236,64 +239,30 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+COMMANDS = {  # command: (module in desktop_app.cli, function), imported when used so `nook` starts fast
+    "chat": ("chat", "run_chat"),
+    "ask": ("chat", "run_ask"),
+    "models": ("models", "run_models"),
+    "sessions": ("sessions", "run_sessions"),
+    "presets": ("models", "run_presets"),
+    "collections": ("knowledge", "run_collections"),
+    "embedders": ("knowledge", "run_embedders"),
+    "index": ("knowledge", "run_index"),
+    "search": ("knowledge", "run_search"),
+    "lora": ("lora", "run_lora"),
+    "gpu": ("models", "run_gpu"),
+    "doctor": ("doctor", "run_doctor"),
+    "serve": ("serve", "run_serve"),
+    "eval": ("evaluate", "run_eval"),
+    "feedback": ("feedback", "run_feedback"),
+}
+
+
 def _dispatch(command: str, args: argparse.Namespace) -> int:
-    if command == "chat":
-        from desktop_app.cli.chat import run_chat
-
-        return run_chat(args)
-    if command == "ask":
-        from desktop_app.cli.chat import run_ask
-
-        return run_ask(args)
-    if command == "models":
-        from desktop_app.cli.models import run_models
-
-        return run_models(args)
-    if command == "sessions":
-        from desktop_app.cli.sessions import run_sessions
-
-        return run_sessions(args)
-    if command == "presets":
-        from desktop_app.cli.models import run_presets
-
-        return run_presets(args)
-    if command == "collections":
-        from desktop_app.cli.knowledge import run_collections
-
-        return run_collections(args)
-    if command == "embedders":
-        from desktop_app.cli.knowledge import run_embedders
-
-        return run_embedders(args)
-    if command == "index":
-        from desktop_app.cli.knowledge import run_index
-
-        return run_index(args)
-    if command == "search":
-        from desktop_app.cli.knowledge import run_search
-
-        return run_search(args)
-    if command == "lora":
-        from desktop_app.cli.lora import run_lora
-
-        return run_lora(args)
-    if command == "gpu":
-        from desktop_app.cli.models import run_gpu
-
-        return run_gpu(args)
-    if command == "doctor":
-        from desktop_app.cli.doctor import run_doctor
-
-        return run_doctor(args)
-    if command == "serve":
-        from desktop_app.cli.serve import run_serve
-
-        return run_serve(args)
-    if command == "eval":
-        from desktop_app.cli.evaluate import run_eval
-
-        return run_eval(args)
-    raise InglenookError(f"Unknown command {command}.")
+    if command not in COMMANDS:
+        raise InglenookError(f"Unknown command {command}.")
+    module, function = COMMANDS[command]
+    return getattr(importlib.import_module(f"desktop_app.cli.{module}"), function)(args)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.chat.feedback import feedback_for, preferred_text
 from engine.chat.history import Conversation, HistoryStore, StoredMessage
 from engine.chat.presets import Preset, get_preset
 from engine.errors import HistoryError, InglenookError
@@ -150,10 +151,12 @@ class ChatSession:
             out.append({"role": "system", "content": system})
         if preset:
             out += [m for m in preset.messages() if m["role"] != "system"]
+        edits = feedback_for(self.store, [m.id for m in thread if m.role == "assistant"])
         for message in thread:
             if message.role == "assistant" and (message.status == "error" or not message.content.strip()):
                 continue
-            out.append(message.as_chat())
+            # a reply the user edited goes on as the user's version (see engine.chat.feedback)
+            out.append({"role": message.role, "content": preferred_text(message, edits.get(message.id))})
         return out
 
     # --------------------------------------------------------- actions

@@ -51,6 +51,10 @@
         <source>{path} could not be deleted: {error}</source>
         <translation>无法删除 {path}：{error}</translation>
     </message>
+    <message>
+        <source>Training needs at least {minimum} examples; your ratings make {used}. Rate (thumbs up) or edit {missing} more replies, then try again.</source>
+        <translation>训练至少需要 {minimum} 个样例；你的评分目前能提供 {used} 个。请再给 {missing} 个回复点赞或修改，然后再试。</translation>
+    </message>
 </context>
 <context>
     <name>ChatCollections</name>
@@ -234,7 +238,7 @@
     <name>ChatView</name>
     <message>
         <source>Show {n} earlier messages</source>
-        <extracomment>other versions of a message (its siblings&apos; ids), for the &quot;‹ 2/3 ›&quot; switch; set by the page</extracomment>
+        <extracomment>other versions of a message (its siblings&apos; ids), for the &quot;‹ 2/3 ›&quot; switch; set by the page the saved ratings and edits of replies (``{message id: Feedback}``); set by the page</extracomment>
         <translation>显示更早的 {n} 条消息</translation>
     </message>
 </context>
@@ -306,6 +310,113 @@
     </message>
 </context>
 <context>
+    <name>ConfigDialog</name>
+    <message>
+        <source>Configuration</source>
+        <translation>配置</translation>
+    </message>
+    <message>
+        <source>The model loaded now</source>
+        <translation>当前已加载的模型</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Off (no documents)</source>
+        <translation>关闭（不用文档）</translation>
+    </message>
+    <message>
+        <source>Vector</source>
+        <translation>向量</translation>
+    </message>
+    <message>
+        <source>Full text</source>
+        <translation>全文</translation>
+    </message>
+    <message>
+        <source>Hybrid</source>
+        <translation>混合</translation>
+    </message>
+    <message>
+        <source>Answer only from the documents</source>
+        <translation>只根据文档回答</translation>
+    </message>
+    <message>
+        <source>e.g. pirate:0.8, formal</source>
+        <translation>例如 pirate:0.8, formal</translation>
+    </message>
+    <message>
+        <source>The model&apos;s answer</source>
+        <translation>模型的回答</translation>
+    </message>
+    <message>
+        <source>Quotes from the sources</source>
+        <translation>引用来源中的句子</translation>
+    </message>
+    <message>
+        <source>None (retrieval only)</source>
+        <translation>无（只检索）</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Preset</source>
+        <translation>预设</translation>
+    </message>
+    <message>
+        <source>System prompt</source>
+        <translation>系统提示词</translation>
+    </message>
+    <message>
+        <source>Collections</source>
+        <translation>文档集</translation>
+    </message>
+    <message>
+        <source>Retrieval</source>
+        <translation>检索</translation>
+    </message>
+    <message>
+        <source>Passages (k)</source>
+        <translation>段落数（k）</translation>
+    </message>
+    <message>
+        <source>Query rewriting</source>
+        <translation>改写问题</translation>
+    </message>
+    <message>
+        <source>Styles (LoRA)</source>
+        <translation>风格（LoRA）</translation>
+    </message>
+    <message>
+        <source>Answer</source>
+        <translation>回答</translation>
+    </message>
+    <message>
+        <source>Max tokens</source>
+        <translation>最大词元数</translation>
+    </message>
+    <message>
+        <source>Give the configuration a name.</source>
+        <translation>请给这个配置起个名字。</translation>
+    </message>
+    <message>
+        <source>Another configuration is called {name}.</source>
+        <translation>已有另一个配置叫 {name}。</translation>
+    </message>
+    <message>
+        <source>Tick a collection to retrieve from, or set retrieval to Off.</source>
+        <translation>请勾选要检索的文档集，或把检索设为关闭。</translation>
+    </message>
+</context>
+<context>
     <name>DiagnosticsDialog</name>
     <message>
         <source>About Inglenook and diagnostics</source>
@@ -342,6 +453,260 @@
     <message>
         <source>The checks could not run: {error}</source>
         <translation>检查无法运行：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>EvalResults</name>
+    <message>
+        <source>Hit@k (a gold source retrieved)</source>
+        <translation>Hit@k（检索到了标准来源）</translation>
+    </message>
+    <message>
+        <source>MRR (rank of the first gold source)</source>
+        <translation>MRR（第一个标准来源的排名）</translation>
+    </message>
+    <message>
+        <source>Context precision</source>
+        <translation>上下文精确率</translation>
+    </message>
+    <message>
+        <source>Context recall</source>
+        <translation>上下文召回率</translation>
+    </message>
+    <message>
+        <source>Faithfulness (answer supported by the sources)</source>
+        <translation>忠实度（回答有来源支持）</translation>
+    </message>
+    <message>
+        <source>Answer relevancy</source>
+        <translation>回答相关性</translation>
+    </message>
+    <message>
+        <source>Answer correctness (against the reference)</source>
+        <translation>回答正确性（对照参考答案）</translation>
+    </message>
+    <message>
+        <source>{name} is better</source>
+        <translation>{name} 更好</translation>
+    </message>
+    <message>
+        <source>no clear difference</source>
+        <translation>没有明显差别</translation>
+    </message>
+    <message>
+        <source>{a} vs {b}, {metric}: {diff:+.2f} [{low:+.2f}, {high:+.2f}] — {verdict}</source>
+        <translation>{a} 对比 {b}，{metric}：{diff:+.2f} [{low:+.2f}, {high:+.2f}] — {verdict}</translation>
+    </message>
+    <message>
+        <source>Judge {name}: accuracy {accuracy:.2f}, kappa {kappa:.2f} on {n} labelled cases.</source>
+        <translation>评审模型 {name}：在 {n} 个标注样例上准确率 {accuracy:.2f}，kappa {kappa:.2f}。</translation>
+    </message>
+    <message>
+        <source>It is too weak to trust: the chart shows the judge-free measures.</source>
+        <translation>它太弱，不可信：图表显示的是无评审指标。</translation>
+    </message>
+    <message>
+        <source>Not answered yet.</source>
+        <translation>尚未回答。</translation>
+    </message>
+    <message>
+        <source>Failed:</source>
+        <translation>失败：</translation>
+    </message>
+    <message>
+        <source>(no answer)</source>
+        <translation>（没有回答）</translation>
+    </message>
+    <message>
+        <source>Reference:</source>
+        <translation>参考答案：</translation>
+    </message>
+    <message>
+        <source>Sources</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>page {page}</source>
+        <translation>第 {page} 页</translation>
+    </message>
+</context>
+<context>
+    <name>EvaluatePage</name>
+    <message>
+        <source>Evaluate</source>
+        <translation>评估</translation>
+    </message>
+    <message>
+        <source>Which helps with your questions: a prompt, retrieval from your documents, or a style (LoRA)? Run the same questions through several configurations and compare the measures. Judge-free measures need no extra model; a judge model adds LLM-judged ones, labelled as such.</source>
+        <translation>对你的问题来说，哪一个更有帮助：提示词、从文档中检索，还是风格（LoRA）？用几种配置回答同一组问题，再比较各项指标。无评审指标不需要额外的模型；选择评审模型后会增加由大模型评审的指标，并会标明。</translation>
+    </message>
+    <message>
+        <source>Question set</source>
+        <translation>问题集</translation>
+    </message>
+    <message>
+        <source>A .jsonl file: one question a line</source>
+        <translation>一个 .jsonl 文件：每行一个问题</translation>
+    </message>
+    <message>
+        <source>Choose…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <source>Review…</source>
+        <translation>审阅…</translation>
+    </message>
+    <message>
+        <source>Configurations to compare (the first ticked one is the baseline)</source>
+        <translation>要比较的配置（第一个勾选的是基准）</translation>
+    </message>
+    <message>
+        <source>Add…</source>
+        <translation>添加…</translation>
+    </message>
+    <message>
+        <source>Edit…</source>
+        <translation>编辑…</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Judge model</source>
+        <translation>评审模型</translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Open report</source>
+        <translation>打开报告</translation>
+    </message>
+    <message>
+        <source>None (judge-free measures)</source>
+        <translation>无（无评审指标）</translation>
+    </message>
+    <message>
+        <source>Choose a question set</source>
+        <translation>选择问题集</translation>
+    </message>
+    <message>
+        <source>Question sets (*.jsonl);;All files (*)</source>
+        <translation>问题集 (*.jsonl);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>{n} questions</source>
+        <translation>{n} 个问题</translation>
+    </message>
+    <message>
+        <source>, {d} not reviewed</source>
+        <translation>，{d} 个未审阅</translation>
+    </message>
+    <message>
+        <source>The saved evaluation configurations could not be read ({error}); the defaults are shown.</source>
+        <translation>无法读取已保存的评估配置（{error}），现在显示的是默认配置。</translation>
+    </message>
+    <message>
+        <source>no documents</source>
+        <translation>不用文档</translation>
+    </message>
+    <message>
+        <source>{mode}, k={k}, {names}</source>
+        <translation>{mode}，k={k}，{names}</translation>
+    </message>
+    <message>
+        <source>preset {name}</source>
+        <translation>预设 {name}</translation>
+    </message>
+    <message>
+        <source>own prompt</source>
+        <translation>自定义提示词</translation>
+    </message>
+    <message>
+        <source>strict</source>
+        <translation>严格</translation>
+    </message>
+    <message>
+        <source>style {styles}</source>
+        <translation>风格 {styles}</translation>
+    </message>
+    <message>
+        <source>quotes</source>
+        <translation>引用</translation>
+    </message>
+    <message>
+        <source>retrieval only</source>
+        <translation>只检索</translation>
+    </message>
+    <message>
+        <source>configuration {n}</source>
+        <translation>配置 {n}</translation>
+    </message>
+    <message>
+        <source>Choose a question set first.</source>
+        <translation>请先选择一个问题集。</translation>
+    </message>
+    <message>
+        <source>Tick at least one configuration.</source>
+        <translation>请至少勾选一个配置。</translation>
+    </message>
+    <message>
+        <source>Load a model first (at the top of the chat): the configurations use it.</source>
+        <translation>请先加载模型（在聊天页顶部）：这些配置要用它。</translation>
+    </message>
+    <message>
+        <source>An evaluation is running on the model; the chat can answer once it is done or cancelled (Evaluate page).</source>
+        <translation>模型正在运行评估；评估完成或取消后（在评估页）聊天才能回答。</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>正在开始…</translation>
+    </message>
+    <message>
+        <source>Stopping after the current question…</source>
+        <translation>答完当前问题后停止…</translation>
+    </message>
+    <message>
+        <source>Answering</source>
+        <translation>正在回答</translation>
+    </message>
+    <message>
+        <source>Measuring</source>
+        <translation>正在评分</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>{done} of {total}</source>
+        <translation>{done}/{total}</translation>
+    </message>
+    <message>
+        <source>about {eta} left</source>
+        <translation>约剩 {eta}</translation>
+    </message>
+    <message>
+        <source>Stopped. What was answered is kept: Run again to go on from there.</source>
+        <translation>已停止。已回答的内容都保留着：再次运行会从那里继续。</translation>
+    </message>
+    <message>
+        <source>Done: {n} answers measured. Click a question to compare the answers.</source>
+        <translation>完成：已为 {n} 个回答评分。点击一个问题可比较各个回答。</translation>
+    </message>
+    <message>
+        <source>The evaluation failed: {error}</source>
+        <translation>评估失败：{error}</translation>
+    </message>
+    <message>
+        <source>The report is at {path}; no application could open it.</source>
+        <translation>报告在 {path}；没有应用程序能打开它。</translation>
     </message>
 </context>
 <context>
@@ -640,6 +1005,14 @@
         <translation>用示例文件教当前模型一种风格</translation>
     </message>
     <message>
+        <source>Make a style from my rated replies…</source>
+        <translation>用我评过分的回复训练风格…</translation>
+    </message>
+    <message>
+        <source>Train a style on the replies you liked (thumbs up) and the replies you edited, in the words you chose</source>
+        <translation>用你点过赞的回复和你修改过的回复（按你写的文字）训练一个风格</translation>
+    </message>
+    <message>
         <source>Details and removal</source>
         <translation>详情与移除</translation>
     </message>
@@ -758,6 +1131,10 @@
         <translation>设置</translation>
     </message>
     <message>
+        <source>Evaluate</source>
+        <translation>评估</translation>
+    </message>
+    <message>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
     </message>
@@ -845,6 +1222,30 @@
         <translation>重新回答；这个回答会作为另一个版本保留</translation>
     </message>
     <message>
+        <source>Edit reply</source>
+        <translation>修改回复</translation>
+    </message>
+    <message>
+        <source>Write the reply as it should have been; the model&apos;s version is kept, and yours can teach a style</source>
+        <translation>把回复改成它应有的样子；模型的原文会保留，你的版本可以用来训练风格</translation>
+    </message>
+    <message>
+        <source>Good reply (used when you make a style from your rated replies)</source>
+        <translation>好回复（用评过分的回复训练风格时会用到）</translation>
+    </message>
+    <message>
+        <source>Bad reply (left out of styles made from rated replies)</source>
+        <translation>差回复（用评过分的回复训练风格时不会用到）</translation>
+    </message>
+    <message>
+        <source>Answer with quotes</source>
+        <translation>用引用回答</translation>
+    </message>
+    <message>
+        <source>Add an answer made of the sentences in the sources that best answer the question, each with its source</source>
+        <translation>添加一个回答：由来源中最能回答问题的句子组成，每句都注明来源</translation>
+    </message>
+    <message>
         <source>Previous version</source>
         <translation>上一个版本</translation>
     </message>
@@ -855,6 +1256,10 @@
     <message>
         <source>Save and send</source>
         <translation>保存并发送</translation>
+    </message>
+    <message>
+        <source>Save reply</source>
+        <translation>保存回复</translation>
     </message>
     <message>
         <source>Cancel</source>
@@ -881,6 +1286,14 @@
         <translation>正在生成…</translation>
     </message>
     <message>
+        <source>edited by you</source>
+        <translation>已由你修改</translation>
+    </message>
+    <message>
+        <source>The model wrote: {text}</source>
+        <translation>模型原来写的是：{text}</translation>
+    </message>
+    <message>
         <source>{tokens} tokens · {speed} tok/s</source>
         <translation>{tokens} 个词元 · {speed} 词元/秒</translation>
     </message>
@@ -889,8 +1302,23 @@
         <translation>风格：{names}</translation>
     </message>
     <message>
+        <source>No source supports this sentence</source>
+        <translation>没有来源支持这句话</translation>
+    </message>
+    <message>
         <source>No text was produced.</source>
         <translation>没有生成任何文字。</translation>
+    </message>
+    <message>
+        <source>{n} of {total} sentences are not supported by the sources (dotted underline); check them before you rely on them.</source>
+        <translation>{total} 句中有 {n} 句没有来源支持（点状下划线）；依赖它们之前请先核实。</translation>
+    </message>
+</context>
+<context>
+    <name>MetricChart</name>
+    <message>
+        <source>The measures appear here as the questions are answered and measured.</source>
+        <translation>问题被回答和评分后，指标会显示在这里。</translation>
     </message>
 </context>
 <context>
@@ -1145,6 +1573,153 @@
     </message>
 </context>
 <context>
+    <name>QuestionSetDialog</name>
+    <message>
+        <source>Question set</source>
+        <translation>问题集</translation>
+    </message>
+    <message>
+        <source>Review the questions</source>
+        <translation>审阅问题</translation>
+    </message>
+    <message>
+        <source>Each question may have a reference answer and the sources where the answer is (a file name, or file#page; separate several with ;). Check drafts written by the model before you rely on them: fix or delete them, then mark them reviewed.</source>
+        <translation>每个问题可以有参考答案和答案所在的来源（文件名，或 文件#页码；多个用 ; 分隔）。使用模型写的草稿之前请先检查：修改或删除它们，然后标记为已审阅。</translation>
+    </message>
+    <message>
+        <source>Open…</source>
+        <translation>打开…</translation>
+    </message>
+    <message>
+        <source>Draft from collection:</source>
+        <translation>从文档集起草：</translation>
+    </message>
+    <message>
+        <source> questions</source>
+        <translation> 个问题</translation>
+    </message>
+    <message>
+        <source>Draft</source>
+        <translation>起草</translation>
+    </message>
+    <message>
+        <source>The loaded chat model writes questions and answers from passages of the collection; only answers found in the passage are kept</source>
+        <translation>已加载的聊天模型根据文档集中的段落写出问题和答案；只保留能在段落中找到的答案</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Add question</source>
+        <translation>添加问题</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>Mark reviewed</source>
+        <translation>标记为已审阅</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>ID</source>
+        <translation>编号</translation>
+    </message>
+    <message>
+        <source>Question</source>
+        <translation>问题</translation>
+    </message>
+    <message>
+        <source>Reference answer</source>
+        <translation>参考答案</translation>
+    </message>
+    <message>
+        <source>Sources</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>Reviewed</source>
+        <translation>已审阅</translation>
+    </message>
+    <message>
+        <source>Not saved yet</source>
+        <translation>尚未保存</translation>
+    </message>
+    <message>
+        <source>{n} questions, {drafts} not reviewed yet</source>
+        <translation>{n} 个问题，{drafts} 个尚未审阅</translation>
+    </message>
+    <message>
+        <source>Open a question set</source>
+        <translation>打开问题集</translation>
+    </message>
+    <message>
+        <source>Question sets (*.jsonl);;All files (*)</source>
+        <translation>问题集 (*.jsonl);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Two questions have the same ID; give each its own.</source>
+        <translation>有两个问题的编号相同；请给每个问题不同的编号。</translation>
+    </message>
+    <message>
+        <source>There is no question to save.</source>
+        <translation>没有可保存的问题。</translation>
+    </message>
+    <message>
+        <source>Save the question set</source>
+        <translation>保存问题集</translation>
+    </message>
+    <message>
+        <source>Question sets (*.jsonl)</source>
+        <translation>问题集 (*.jsonl)</translation>
+    </message>
+    <message>
+        <source>Could not save: {error}</source>
+        <translation>无法保存：{error}</translation>
+    </message>
+    <message>
+        <source>Saved {n} questions to {path}</source>
+        <translation>已将 {n} 个问题保存到 {path}</translation>
+    </message>
+    <message>
+        <source>Add a collection in the Library first.</source>
+        <translation>请先在资料库中添加一个文档集。</translation>
+    </message>
+    <message>
+        <source>Load a model first: it writes the drafts.</source>
+        <translation>请先加载模型：草稿由它来写。</translation>
+    </message>
+    <message>
+        <source>Drafting questions from {name}…</source>
+        <translation>正在从 {name} 起草问题…</translation>
+    </message>
+    <message>
+        <source>Stopping after the current draft…</source>
+        <translation>写完当前草稿后停止…</translation>
+    </message>
+    <message>
+        <source>Tried {done} of {total} passages, kept {kept} drafts</source>
+        <translation>已尝试 {done}/{total} 个段落，保留了 {kept} 份草稿</translation>
+    </message>
+    <message>
+        <source>Drafting stopped; {kept} drafts kept. Review them, then save.</source>
+        <translation>起草已停止；保留了 {kept} 份草稿。请审阅后保存。</translation>
+    </message>
+    <message>
+        <source>{kept} drafts written. Review them, then save.</source>
+        <translation>已写好 {kept} 份草稿。请审阅后保存。</translation>
+    </message>
+</context>
+<context>
     <name>RemoteServerDialog</name>
     <message>
         <source>Add a server</source>
@@ -1318,7 +1893,7 @@
     </message>
     <message>
         <source>Starting…</source>
-        <translation>正在启动…</translation>
+        <translation>正在开始…</translation>
     </message>
     <message>
         <source>Stopping…</source>
@@ -1410,6 +1985,14 @@
     <message>
         <source>No preset</source>
         <translation>无预设</translation>
+    </message>
+    <message>
+        <source>my-replies</source>
+        <translation>我的回复</translation>
+    </message>
+    <message>
+        <source>{n} examples from your rated replies ({liked} liked, {edited} edited).</source>
+        <translation>来自你评过分的回复的 {n} 个样例（{liked} 个点赞，{edited} 个修改过）。</translation>
     </message>
 </context>
 <context>
