@@ -15,7 +15,7 @@ from __future__ import annotations
 from engine.chat.history import HistoryStore, StoredMessage
 from engine.errors import InglenookError
 from knowledge.answer import DocumentAugmenter, as_contexts
-from knowledge.evaluation.support import sentence_support
+from knowledge.support import sentence_support
 
 QUOTED_MODEL = "quotes from the sources"  # shown where a reply names its model
 

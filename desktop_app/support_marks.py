@@ -1,6 +1,6 @@
 """Marking the sentences of a reply that no source supports, in its rendered Markdown.
 
-A grounded reply carries ``message.extra["support"]`` (``knowledge.evaluation.support``, saved by the
+A grounded reply carries ``message.extra["support"]`` (``knowledge.support``, saved by the
 chat): one ``{start, end, supported, score, source_n, evidence}`` per sentence, with character
 offsets into the reply's text. Marks go into the Markdown source as two private-use characters
 around each unsupported sentence, survive parsing as plain text, and become a dotted underline with a

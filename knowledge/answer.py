@@ -9,7 +9,7 @@ to cite. In strict mode, when nothing relevant is found, the model is not asked 
 says plainly that the documents do not cover the question.
 
 After a grounded reply completes, each of its sentences is checked against the sources it was given
-(``knowledge.evaluation.support``, judge-free) and the result is saved with the reply under
+(``knowledge.support``, judge-free) and the result is saved with the reply under
 ``"support"``, so a face can mark the sentences no source supports. ``quote_answer`` is the
 alternative that generates nothing: the source sentences that best answer the question, cited.
 """
@@ -22,10 +22,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine.chat.session import Augmentation
-from knowledge.evaluation.sample import RetrievedContext
-from knowledge.evaluation.support import Quote, format_quotes, quote_sentences, sentence_support
 from knowledge.retrieval import Retriever, SearchHit, SearchOptions
 from knowledge.rewrite import QueryRewriter, RewrittenQuery
+from knowledge.support import Quote, RetrievedContext, format_quotes, quote_sentences, sentence_support
 
 MIN_SIMILARITY = 0.25  # vector-only hits below this are noise for MiniLM (AnythingLLM uses the same floor)
 SNIPPET_CHARS = 300

@@ -22,6 +22,7 @@ from engine.chat.session import ChatSession
 from engine.errors import InglenookError
 from engine.events import Finished, TextDelta
 from engine.lora.adapters import AdapterChoice, LoraRegistry
+from knowledge.conversation_docs import DocumentChoice, build_augmenter
 from knowledge.evaluation.configs import EvalConfig
 from knowledge.evaluation.questions import EvalQuestion
 from knowledge.evaluation.sample import RetrievedContext
@@ -47,18 +48,6 @@ class EvalEnvironment(Protocol):
     history: HistoryStore  # a scratch store for evaluation conversations (not the user's chats)
 
     def host_for(self, model: str | None) -> ModelHost: ...  # a loaded host for that model (None: the default)
-
-
-def conversation_docs():
-    """``knowledge.conversation_docs``, imported by name at run time.
-
-    Evaluation answers through the chat's own augmenter (conversation_docs -> answer), and the chat's
-    answer module uses this package's sentence support (answer -> evaluation.support): a static import
-    here would close that circle, which the import contract forbids between sibling packages.
-    """
-    import importlib
-
-    return importlib.import_module("knowledge.conversation_docs")
 
 
 def greedy_params(config: EvalConfig) -> dict:
@@ -113,8 +102,6 @@ class ConfigAnswerer:
         """One fresh conversation per question: no question sees another's history."""
         from knowledge.retrieval import SearchOptions
 
-        docs = conversation_docs()
-        DocumentChoice, build_augmenter = docs.DocumentChoice, docs.build_augmenter  # noqa: N806
 
         config = self.config
         loaded = self.host.loaded
@@ -184,7 +171,7 @@ class ConfigAnswerer:
         record["contexts"] = [context_dict(c) for c in contexts]
         record["finish_reason"] = "stop"
         if self.config.answer == "quotes":
-            from knowledge.evaluation.support import quote_answer
+            from knowledge.support import quote_answer
 
             record["answer"] = quote_answer(question.question, contexts, embedder=self.embedder)
 

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from engine.paths import resources_dir
 from knowledge.errors import KnowledgeError
-from knowledge.evaluation.textmatch import tokens
+from knowledge.textmatch import tokens
 
 PROMPTS = ("statements", "verdict", "questions", "context_useful")
 # Small budgets, so a rambling judge stops early: a verdict is one word (a few tokens of slack for "Yes."

@@ -18,7 +18,7 @@ from engine.paths import resources_dir
 from knowledge.errors import KnowledgeError
 from knowledge.evaluation.judge import Judge, verdict
 from knowledge.evaluation.sample import RetrievedContext
-from knowledge.evaluation.support import sentence_support
+from knowledge.support import sentence_support
 
 # Landis & Koch: 0.61-0.80 is "substantial" agreement, the usual bar for letting an annotator's labels
 # stand in for a person's; 20 items is the least on which a kappa of that size is not mostly noise.

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from knowledge.textunits import mostly_cjk
+from knowledge.support import RetrievedContext  # re-exported: the chat's sentence support uses it too
+from knowledge.textmatch import detect_language
 
 LANGUAGES = ("en", "zh")
 
@@ -18,17 +19,6 @@ class GoldSource:
     """Where the answer lives, from the question set."""
 
     file: str                # path relative to a collection root, or a file name; matched by suffix/name
-    page: int | None = None
-    heading: str | None = None
-
-
-@dataclass(frozen=True)
-class RetrievedContext:
-    """One retrieved passage, in rank order: exactly what the answer model saw."""
-
-    n: int                   # 1-based rank = the [n] the model cites
-    path: str
-    text: str
     page: int | None = None
     heading: str | None = None
 
@@ -48,11 +38,6 @@ class EvalSample:
     def lang(self) -> str:
         """The sample's language, ``"en"`` or ``"zh"``: as given, else detected from the question."""
         return self.language if self.language in LANGUAGES else detect_language(self.question)
-
-
-def detect_language(text: str) -> str:
-    """``"zh"`` for text written mostly in Chinese characters, else ``"en"`` (the two languages we ship)."""
-    return "zh" if mostly_cjk(text or "") else "en"
 
 
 def _norm_path(path: str) -> str:

@@ -19,7 +19,7 @@ from knowledge.evaluation.sample import (
     detect_language,
     matches_gold,
 )
-from knowledge.evaluation.textmatch import (
+from knowledge.textmatch import (
     is_refusal,
     parse_citations,
     rouge_l,

@@ -13,7 +13,7 @@ import pytest
 
 from knowledge.evaluation.metrics import compute_metrics
 from knowledge.evaluation.sample import EvalSample, GoldSource, RetrievedContext
-from knowledge.evaluation.textmatch import tokens
+from knowledge.textmatch import tokens
 
 C = RetrievedContext
 BREAD = C(1, "docs/en/bread.md", "Refrigerate the shaped dough for 12 to 16 hours. Bake at 250°C for 20 minutes.")

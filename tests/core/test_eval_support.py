@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from knowledge.evaluation.sample import RetrievedContext
-from knowledge.evaluation.support import NOT_COVERED, quote_answer, quote_sentences, sentence_support
+from knowledge.support import NOT_COVERED, quote_answer, quote_sentences, sentence_support
 
 C = RetrievedContext
 BREAD = C(1, "bread.md", "Shape the dough. Refrigerate the shaped dough for 12 to 16 hours. Bake at 250°C for 20 minutes.")

@@ -14,7 +14,7 @@ from knowledge.evaluation.metrics.base import JUDGE_FREE, Metric, MetricResult, 
 from knowledge.evaluation.metrics.common import judged_fraction, judged_statements
 from knowledge.evaluation.metrics.registry import register_metric
 from knowledge.evaluation.sample import EvalSample
-from knowledge.evaluation.textmatch import rouge_l, strip_citations, token_f1
+from knowledge.textmatch import rouge_l, strip_citations, token_f1
 
 FACTUAL_WEIGHT = 0.75   # Ragas answer_correctness default weights [0.75, 0.25]
 SEMANTIC_WEIGHT = 0.25

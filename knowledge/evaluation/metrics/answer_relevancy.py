@@ -12,7 +12,7 @@ from knowledge.evaluation.judge import QUESTIONS_TOKENS, ask, parse_questions, p
 from knowledge.evaluation.metrics.base import JUDGE_FREE, Metric, MetricResult, Tools, not_computed, scored
 from knowledge.evaluation.metrics.registry import register_metric
 from knowledge.evaluation.sample import EvalSample
-from knowledge.evaluation.textmatch import is_refusal, strip_citations
+from knowledge.textmatch import is_refusal, strip_citations
 
 GENERATED_QUESTIONS = 3  # Ragas' default strictness
 

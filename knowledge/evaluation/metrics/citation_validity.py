@@ -7,8 +7,8 @@ from __future__ import annotations
 from knowledge.evaluation.metrics.base import Metric, MetricResult, Tools, not_computed, scored
 from knowledge.evaluation.metrics.registry import register_metric
 from knowledge.evaluation.sample import EvalSample
-from knowledge.evaluation.support import ContextIndex
-from knowledge.evaluation.textmatch import parse_citations, split_sentences, strip_citations
+from knowledge.support import ContextIndex
+from knowledge.textmatch import parse_citations, split_sentences, strip_citations
 
 
 def citation_validity(sample: EvalSample, tools: Tools) -> MetricResult:

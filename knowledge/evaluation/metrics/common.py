@@ -8,7 +8,7 @@ from __future__ import annotations
 from knowledge.evaluation.judge import ask, parse_statements, prompt, statements_budget, verdict
 from knowledge.evaluation.metrics.base import MetricResult, Tools, not_computed, scored
 from knowledge.evaluation.sample import EvalSample, RetrievedContext
-from knowledge.evaluation.textmatch import is_claim, split_sentences, strip_citations
+from knowledge.textmatch import is_claim, split_sentences, strip_citations
 
 
 def claim_sentences(text: str) -> list[str]:

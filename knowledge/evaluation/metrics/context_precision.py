@@ -16,7 +16,7 @@ from knowledge.evaluation.metrics.base import Metric, MetricResult, Tools, not_c
 from knowledge.evaluation.metrics.common import claim_sentences, top_contexts
 from knowledge.evaluation.metrics.registry import register_metric
 from knowledge.evaluation.sample import EvalSample, matches_any_gold
-from knowledge.evaluation.support import ContextIndex
+from knowledge.support import ContextIndex
 
 
 def precision_at_relevant(relevances: list[bool]) -> float:

@@ -16,7 +16,7 @@ from knowledge.evaluation.metrics.common import (
 )
 from knowledge.evaluation.metrics.registry import register_metric
 from knowledge.evaluation.sample import EvalSample, matches_gold
-from knowledge.evaluation.support import ContextIndex
+from knowledge.support import ContextIndex
 
 
 def _gold_recall(sample: EvalSample) -> MetricResult:

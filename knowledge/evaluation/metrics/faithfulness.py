@@ -16,8 +16,8 @@ from knowledge.evaluation.metrics.common import (
 )
 from knowledge.evaluation.metrics.registry import register_metric
 from knowledge.evaluation.sample import EvalSample
-from knowledge.evaluation.support import sentence_support
-from knowledge.evaluation.textmatch import is_refusal
+from knowledge.support import sentence_support
+from knowledge.textmatch import is_refusal
 
 
 def _why_not(sample: EvalSample) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from knowledge.evaluation.metrics.base import Metric, MetricResult, Tools, not_computed, scored
 from knowledge.evaluation.metrics.registry import register_metric
 from knowledge.evaluation.sample import EvalSample
-from knowledge.evaluation.textmatch import is_refusal
+from knowledge.textmatch import is_refusal
 
 
 def refusal(sample: EvalSample, tools: Tools) -> MetricResult:

@@ -10,7 +10,7 @@ from knowledge.evaluation.metrics.base import Metric, MetricResult, Tools, not_c
 from knowledge.evaluation.metrics.hit_at_k import first_gold_rank
 from knowledge.evaluation.metrics.registry import register_metric
 from knowledge.evaluation.sample import EvalSample
-from knowledge.evaluation.textmatch import is_refusal
+from knowledge.textmatch import is_refusal
 
 
 def nothing_relevant(sample: EvalSample) -> bool:

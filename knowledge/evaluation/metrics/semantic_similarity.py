@@ -5,7 +5,7 @@ from __future__ import annotations
 from knowledge.evaluation.metrics.base import Metric, MetricResult, Tools, not_computed, scored
 from knowledge.evaluation.metrics.registry import register_metric
 from knowledge.evaluation.sample import EvalSample
-from knowledge.evaluation.textmatch import strip_citations
+from knowledge.textmatch import strip_citations
 
 
 def semantic_similarity(sample: EvalSample, tools: Tools) -> MetricResult:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from knowledge.evaluation.metrics.base import Metric, MetricResult, Tools, not_computed, scored
 from knowledge.evaluation.metrics.registry import register_metric
 from knowledge.evaluation.sample import EvalSample
-from knowledge.evaluation.textmatch import strip_citations
-from knowledge.evaluation.textmatch import token_f1 as _measure
+from knowledge.textmatch import strip_citations
+from knowledge.textmatch import token_f1 as _measure
 
 
 def token_f1(sample: EvalSample, tools: Tools) -> MetricResult:

@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from knowledge.textunits import CJK_CLASS, CJK_RUN
+from knowledge.textunits import CJK_CLASS, CJK_RUN, mostly_cjk
 
 _EN_STOPWORDS = (
     "a an the and or but of to in on at for from by with as is are was were be been being it its this that "
@@ -250,3 +250,8 @@ def is_refusal(answer: str) -> bool:
 def is_claim(sentence: str) -> bool:
     """A sentence that says something checkable: it has content tokens and is not a refusal."""
     return bool(tokens(strip_citations(sentence))) and not _REFUSAL.search(sentence)
+
+
+def detect_language(text: str) -> str:
+    """``"zh"`` for text written mostly in Chinese characters, else ``"en"`` (the two languages we ship)."""
+    return "zh" if mostly_cjk(text or "") else "en"

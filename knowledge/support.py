@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knowledge.evaluation.sample import RetrievedContext, detect_language
-from knowledge.evaluation.textmatch import (
+from knowledge.textmatch import (
     Sentence,
+    detect_language,
     is_claim,
     is_number,
     parse_citations,
@@ -32,6 +32,18 @@ from knowledge.evaluation.textmatch import (
     tokens,
 )
 from knowledge.textsearch import clean_query
+
+
+@dataclass(frozen=True)
+class RetrievedContext:
+    """One retrieved passage, in rank order: exactly what the answer model saw."""
+
+    n: int                   # 1-based rank = the [n] the model cites
+    path: str
+    text: str
+    page: int | None = None
+    heading: str | None = None
+
 
 # Calibrated on resources/eval/judge_check.jsonl (40 hand-labelled context/statement pairs, 20 en + 20 zh,
 # half supported), sweeping thresholds 0.40-0.80 (see README "How far a judge can be trusted"):
