@@ -29,22 +29,6 @@ REPLY_TIMEOUT_MS = 120_000
 
 
 @pytest.fixture
-def make_window(qtbot):
-    windows: list[MainWindow] = []
-
-    def make() -> MainWindow:
-        window = MainWindow()
-        window.show()
-        qtbot.waitExposed(window)
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
-
-
-@pytest.fixture
 def window(make_window) -> MainWindow:
     return make_window()
 

@@ -11,29 +11,12 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCharFormat, QTextCursor
 
-from desktop_app.main_window import MainWindow
 from engine.chat.feedback import get_feedback, rate
 from engine.lora.train import MIN_EXAMPLES, load_examples
 
 pytestmark = pytest.mark.slow
 LOAD_TIMEOUT_MS = 120_000
 REPLY_TIMEOUT_MS = 120_000
-
-
-@pytest.fixture
-def make_window(qtbot):
-    windows: list[MainWindow] = []
-
-    def make() -> MainWindow:
-        window = MainWindow()
-        window.show()
-        qtbot.waitExposed(window)
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
 
 
 def click(qtbot, widget) -> None:

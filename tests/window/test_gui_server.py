@@ -24,22 +24,6 @@ TIMEOUT_MS = 120_000
 KEY = "sk-window-remote-0123456789"
 
 
-@pytest.fixture
-def make_window(qtbot):
-    windows: list[MainWindow] = []
-
-    def make() -> MainWindow:
-        window = MainWindow()
-        window.show()
-        qtbot.waitExposed(window)
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
-
-
 def wait_loaded(qtbot, window: MainWindow, name: str) -> None:
     c = window.controller
     qtbot.waitUntil(lambda: c.loading is None and c.loaded_entry is not None and c.loaded_entry.name == name,
