@@ -11,7 +11,6 @@ searches, so nothing is lost if the rebuild is cancelled or fails.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Any
 
@@ -28,10 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.errors import DownloadCancelled, InglenookError
+from desktop_app.workers import report_download
+from engine.errors import InglenookError
 from knowledge.embedder_hub import EmbedderChoice
-
-log = logging.getLogger(__name__)
 
 # The ranges the spin boxes allow, in the chunker's units (one CJK character, or half an English word).
 CHUNK_SIZE_RANGE = (50, 2000)
@@ -160,19 +158,11 @@ class EmbedderDownloadWorker(QThread):
     def run(self) -> None:
         from knowledge.embedder_hub import download_embedder
 
-        try:
+        def download() -> str:
             download_embedder(self.name, endpoint=self.endpoint, progress=self.progress.emit, cancel=self._cancel)
-        except DownloadCancelled as exc:
-            self.failed.emit(str(exc), True)
-        except InglenookError as exc:
-            self.failed.emit(str(exc), False)
-        except OSError as exc:
-            self.failed.emit(f"The download could not be written ({exc.strerror or exc}).", False)
-        except Exception as exc:  # a worker must report, never die silently
-            log.exception("embedder download failed")
-            self.failed.emit(f"Unexpected error: {exc!r}", False)
-        else:
-            self.done.emit(self.name)
+            return self.name
+
+        report_download(download, self.done, self.failed)
 
 class IndexSettingsControl(QObject):
     """The Library page's Index settings flow: the dialog, the embedder download it may need (progress and

@@ -97,21 +97,26 @@ class DownloadWorker(QThread):
         self._cancel.set()
 
     def run(self) -> None:
-        try:
-            entry = self.registry.download(self.repo_id, self.filename, endpoint=self.endpoint,
-                                           progress=lambda p: self.progress.emit(p),
-                                           cancel=self._cancel)
-        except DownloadCancelled as exc:
-            self.failed.emit(str(exc), True)
-        except InglenookError as exc:
-            self.failed.emit(str(exc), False)
-        except OSError as exc:
-            self.failed.emit(f"The download could not be written ({exc.strerror or exc}).", False)
-        except Exception as exc:
-            log.exception("download failed")
-            self.failed.emit(f"Unexpected error: {exc!r}", False)
-        else:
-            self.done.emit(entry)
+        report_download(lambda: self.registry.download(self.repo_id, self.filename, endpoint=self.endpoint,
+                                                       progress=self.progress.emit, cancel=self._cancel),
+                        self.done, self.failed)
+
+
+def report_download(download: Callable[[], Any], done, failed) -> None:
+    """Run ``download`` (on a worker thread) and emit ``done(result)`` or ``failed(message, cancelled)``."""
+    try:
+        result = download()
+    except DownloadCancelled as exc:
+        failed.emit(str(exc), True)
+    except InglenookError as exc:
+        failed.emit(str(exc), False)
+    except OSError as exc:
+        failed.emit(f"The download could not be written ({exc.strerror or exc}).", False)
+    except Exception as exc:  # a worker must report, never die silently
+        log.exception("download failed")
+        failed.emit(f"Unexpected error: {exc!r}", False)
+    else:
+        done.emit(result)
 
 
 class Task(QThread):
