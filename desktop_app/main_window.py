@@ -25,6 +25,7 @@ from desktop_app.chat_collections import ChatCollections
 from desktop_app.chat_page import ChatPage
 from desktop_app.controller import AppController
 from desktop_app.evaluate_page import EvaluatePage
+from desktop_app.gc_guard import collect_on_gui_thread
 from desktop_app.i18n import current_language, install_language
 from desktop_app.library_page import LibraryPage
 from desktop_app.markdown_render import warm_up
@@ -43,6 +44,7 @@ PAGES = ("chat", "library", "models", "evaluate", "settings")
 class MainWindow(QMainWindow):
     def __init__(self, controller: AppController | None = None, *, restore: bool = True):
         super().__init__()
+        collect_on_gui_thread()  # before any worker thread starts (desktop_app/gc_guard.py says why)
         self.controller = controller or AppController()
         c = self.controller
         self.setWindowTitle("Inglenook")

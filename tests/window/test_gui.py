@@ -494,3 +494,31 @@ def test_the_installed_pyside_does_not_corrupt_reference_counts():
     from desktop_app.gui import pyside_problem
 
     assert pyside_problem() is None
+
+
+def test_garbage_cycles_are_collected_on_the_gui_thread_only(qtbot, make_window):
+    """A worker thread never runs the cyclic collector (it could free PySide objects there and deadlock
+    the window: desktop_app/gc_guard.py); the GUI thread's timer collects what the workers left."""
+    import gc
+    import threading
+    import weakref
+
+    make_window()
+    assert not gc.isenabled()
+
+    class Node:
+        pass
+
+    refs = []
+
+    def make_cycles() -> None:
+        for _ in range(3 * gc.get_threshold()[0]):
+            a, b = Node(), Node()
+            a.other, b.other = b, a
+            refs.append(weakref.ref(a))
+
+    worker = threading.Thread(target=make_cycles)
+    worker.start()
+    worker.join()
+    assert all(r() is not None for r in refs)  # the worker's allocations did not collect
+    qtbot.waitUntil(lambda: all(r() is None for r in refs), timeout=10_000)
