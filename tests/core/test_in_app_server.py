@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import httpx
 import openai
@@ -43,6 +44,13 @@ def can_listen(port: int) -> bool:
     return True
 
 
+def logged(log: RequestLog, count: int, timeout_s: float = 10.0) -> list[LoggedRequest]:
+    deadline = time.monotonic() + timeout_s
+    while len(log) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return log.entries()
+
+
 def test_serves_logs_and_stops(serving):
     server, library, log = serving
     url = server.start("127.0.0.1", 0, KEY, library)
@@ -58,7 +66,7 @@ def test_serves_logs_and_stops(serving):
                       json={"messages": HELLO, "lora": [{"name": "any", "scale": 1}]})
     assert lora.status_code == 400 and "styles of the window" in lora.json()["error"]["message"]
 
-    entries = log.entries()
+    entries = logged(log, 4)  # a request is logged once its response has gone out: the client may be first
     assert [(e.method, e.path, e.status) for e in entries] == [
         ("POST", "/v1/chat/completions", 400), ("GET", "/v1/models", 401), ("POST", "/v1/chat/completions", 200),
         ("POST", "/v1/chat/completions", 200)]
