@@ -11,16 +11,10 @@ import time
 
 import pytest
 
+from tests.core.test_eval_run import DOCS
+
 pytestmark = pytest.mark.slow
 
-DOCS = {
-    "sourdough.md": "# Sourdough\n\nAfter shaping, refrigerate the dough for 12 to 16 hours before baking. "
-                    "Bake the loaf at 250 degrees for 20 minutes with the lid on, then 25 minutes without.\n",
-    "kettle.md": "# Kettle manual\n\nDescale the kettle every four weeks with white vinegar. The kettle holds "
-                 "1.7 litres and switches off by itself when the water boils.\n",
-    "lighthouse.md": "# The lighthouse\n\nThe lighthouse on the cape was built in 1887 and is 34 metres tall. "
-                     "Its <b>lamp</b> can be seen from 40 kilometres away.\n",
-}
 QUESTIONS = [
     {"id": "kettle", "question": "How often should the kettle be descaled?", "reference": "every four weeks",
      "sources": ["kettle.md"]},

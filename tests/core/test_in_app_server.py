@@ -17,6 +17,7 @@ from desktop_app.server.run import ServeError
 from engine.chat.history import HistoryStore
 from engine.host import ModelHost
 from knowledge.library import Library
+from tests.support.serve_helpers import port_is_free
 
 MODEL = "smollm2-135m-instruct"
 KEY = "sk-in-app-0123456789"
@@ -32,16 +33,6 @@ def serving(host, data_home):
     server.stop()
     library.close()
     store.close()
-
-
-def can_listen(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def logged(log: RequestLog, count: int, timeout_s: float = 10.0) -> list[LoggedRequest]:
@@ -79,7 +70,7 @@ def test_serves_logs_and_stops(serving):
 
     port = server.port
     server.stop()
-    assert not server.running and can_listen(port)
+    assert not server.running and port_is_free(port)
 
 
 def test_the_model_changes_with_the_window_and_no_model_is_a_503(serving, smollm2_path):

@@ -15,6 +15,17 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen there now (with SO_REUSEADDR, as servers do; a listener still refuses it)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from desktop_app.main_window import MainWindow
 from engine.chat.presets import get_preset
 from engine.models.bundled import DEFAULT_CHAT_MODEL
-from tests.support.serve_helpers import free_port, nook_serve
+from tests.support.serve_helpers import free_port, nook_serve, port_is_free
 
 pytestmark = pytest.mark.slow
 TIMEOUT_MS = 120_000
@@ -28,17 +28,6 @@ def wait_loaded(qtbot, window: MainWindow, name: str) -> None:
     c = window.controller
     qtbot.waitUntil(lambda: c.loading is None and c.loaded_entry is not None and c.loaded_entry.name == name,
                     timeout=TIMEOUT_MS)
-
-
-def port_is_free(port: int) -> bool:
-    """Whether a server could listen there now (with SO_REUSEADDR, as servers do; a listener still refuses it)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def switch_server(qtbot, window: MainWindow, on: bool, state: str) -> None:
