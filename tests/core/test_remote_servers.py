@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -62,10 +63,11 @@ def test_add_list_ask_and_remove_a_server(server, data_home):
     finally:
         store.close()
 
-    chatted = nook("chat", "--model", "office", "--max-tokens", "6", input="Say hello.\n/quit\n",
+    chatted = nook("chat", "--model", "office", "--max-tokens", "6", "--temperature", "0", input="Say hello.\n/quit\n",
                    env={"INGLENOOK_REMOTE_KEY": KEY})
     assert chatted.returncode == 0, chatted.stderr
-    assert "6 tokens" in chatted.stderr and server in chatted.stderr
+    counted = re.search(r"\[(\d+) tokens, ", chatted.stderr)  # the model may stop before the limit on another CPU
+    assert counted and 1 <= int(counted.group(1)) <= 6 and server in chatted.stderr, chatted.stderr
     assert chatted.stdout.replace("you>", "").strip()  # the reply was printed
 
     removed = nook("models", "remove", "office")
