@@ -37,6 +37,7 @@ def raw_run(backend, tokens: list[int], max_tokens: int) -> tuple[float, float, 
     """TTFT (s), decode tokens/s, tokens: the bare llama-cpp-python loop a developer would write."""
     llama_cpp, _ = llama_native.modules()  # the portable build's CPU variant, loaded as any caller must
 
+    backend.use_threads(backend.loaded_threads)  # raw decodes on the threads it was given, always
     llm = backend.llama
     llm.reset()
     vocab = llm._model.vocab

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from engine import activity
+from engine.cpu_share import CpuWatch, threads_for_reply
 from engine.errors import InglenookError
 from engine.events import Event, Finished, Timings
 from engine.lora.adapters import ResolvedAdapter
@@ -26,6 +28,7 @@ from engine.runtimes.registry import create_runtime
 
 T = TypeVar("T")
 _END = object()
+RECHECK_THREADS_S = 0.5  # how often a streaming reply looks again at what else keeps the cores busy
 
 
 class ReplyStream:
@@ -108,6 +111,7 @@ class ModelHost:
         self._backend = create_runtime(backend) if isinstance(backend, str) else backend
         self._loaded: LoadedModel | None = None
         self._active: ReplyStream | None = None
+        self._cpu_watch: CpuWatch | None = None
 
     @property
     def loaded(self) -> LoadedModel | None:
@@ -135,6 +139,9 @@ class ModelHost:
     def load(self, path: Path | str, options: LoadOptions | None = None,
              progress: Callable[[float], bool | None] | None = None) -> Future[LoadedModel]:
         """Load a model (the previous one is freed first). ``progress`` returning False cancels."""
+
+        if self._cpu_watch is None and hasattr(self._backend, "use_threads"):
+            self._cpu_watch = CpuWatch().start()  # warmed up by the first reply
 
         def job(backend: ChatBackend) -> LoadedModel:
             try:
@@ -177,11 +184,14 @@ class ModelHost:
                 if stream.cancelled:
                     stream._put(Finished("cancelled", Timings(0, 0, 0, 0, 0, 0)))
                     return
-                if hasattr(backend, "share_cpu"):
-                    backend.share_cpu(busy)
+                self._share_cpu(backend, busy)
+                checked = time.monotonic()
                 with activity.streaming_reply():
                     for event in make_events(backend, lambda: stream.cancelled):
                         stream._put(event)
+                        if time.monotonic() - checked >= RECHECK_THREADS_S:  # between tokens: safe to change
+                            self._share_cpu(backend, busy)
+                            checked = time.monotonic()
             except InglenookError as exc:
                 stream._put(Finished("error", Timings(0, 0, 0, 0, 0, 0), error=str(exc)))
             except Exception as exc:  # a bug, but the consumer must still see the stream end
@@ -193,8 +203,19 @@ class ModelHost:
         self._executor.submit(job, self._backend)
         return stream
 
+    def _share_cpu(self, backend: ChatBackend, app_indexing: bool) -> None:
+        """Decode on the cores other programs leave free (see ``engine.cpu_share``)."""
+        if not hasattr(backend, "use_threads") or backend.loaded is None:
+            return
+        watch = self._cpu_watch
+        other = watch.other_busy_cores() if watch is not None else None
+        cores = watch.cores if watch is not None else 1
+        backend.use_threads(threads_for_reply(backend.loaded_threads, cores, other, app_indexing))
+
     def close(self) -> None:
         """Cancel any reply, free the model and stop the thread."""
+        if self._cpu_watch is not None:
+            self._cpu_watch.close()
         if self._active is not None:
             self._active.cancel()
         try:

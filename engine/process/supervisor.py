@@ -233,12 +233,9 @@ class EngineProcess:
         with self._lock:
             if self._child is not None and self._child.dead is None:
                 return self._child
-            env = dict(self._env)
-            if "OMP_WAIT_POLICY" not in os.environ:
-                # idle OpenMP workers sleep instead of spinning: under load from other programs a reply
-                # measured 40 tok/s this way against 13-34 spinning (README, Benchmarks)
-                env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-            child = _Child(env)
+            # OpenMP's workers keep their default (spin briefly, then sleep): the child decodes on the
+            # cores other programs leave free instead of making its workers sleep (engine.cpu_share)
+            child = _Child(dict(self._env))
             threading.Thread(target=self._read, args=(child,), name="inglenook-engine-reader", daemon=True).start()
             if not child.hello.wait(START_TIMEOUT_S) or child.dead is not None:
                 raise EngineCrashedError(f"The model process did not start ({child.dead or 'timed out'}).")

@@ -227,13 +227,21 @@ class LlamaCppBackend:
             )
         return tokens, system + rest, dropped
 
-    def share_cpu(self, busy: bool) -> None:
-        """While the app indexes, decode on one thread; otherwise on as many as the model was loaded with."""
+    @property
+    def loaded_threads(self) -> int:
+        """The threads the model was loaded with: the most a reply decodes on."""
+        return self._threads
+
+    @property
+    def threads_now(self) -> int:
+        return self._threads_now
+
+    def use_threads(self, n_threads: int) -> None:
+        """Decode on ``n_threads`` from the next token on (the host picks them; ``engine.cpu_share``)."""
         llm = self._require()
-        wanted = 1 if busy else self._threads
-        if wanted != self._threads_now:
-            llama_native.set_threads(llm, wanted)
-            self._threads_now = wanted
+        if n_threads != self._threads_now:
+            llama_native.set_threads(llm, n_threads)
+            self._threads_now = n_threads
 
     def chat(self, messages: list[Message], params: SamplingParams,
              should_stop: Callable[[], bool] | None = None) -> Iterator[Event]:
