@@ -143,7 +143,6 @@ class LibraryPage(Page):
         self.last_summary: dict[str, Any] = {}
         self.index_settings = IndexSettingsControl(self)
         self.downloads = self.index_settings.downloads  # collection name -> its embedder's download
-        threading.Thread(target=warm_up, name="inglenook-knowledge-import", daemon=True).start()
         self._build()
         self._watch_event.connect(self._on_watch_event)
         controller.augmenter_factory = self.augmenter
@@ -236,6 +235,10 @@ class LibraryPage(Page):
             self.tr("Failed"), self.tr("Last indexed"), self.tr("Status")])
         self.empty.setText(self.tr("No collections yet. Drop a folder here to make one."))
         self.refresh()
+
+    def start_background_work(self) -> None:
+        """Import LanceDB, pyarrow and onnxruntime off the GUI thread (the window calls it after its first paint)."""
+        threading.Thread(target=warm_up, name="inglenook-knowledge-import", daemon=True).start()
 
     # ------------------------------------------------------------------ the table
     def collections(self) -> list:

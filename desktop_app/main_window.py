@@ -39,6 +39,7 @@ from engine.errors import HistoryError
 from engine.runtimes.base import LoadedModel
 
 PAGES = ("chat", "library", "models", "evaluate", "settings")
+BACKGROUND_AT_LATEST_MS = 1500  # when no paint came first (a window that is never shown)
 
 
 class MainWindow(QMainWindow):
@@ -72,9 +73,28 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1200, 780)
             self.show_page("welcome" if not c.settings.has_history() else "chat")
+        self._background_started = False
+        self.installEventFilter(self)  # the first paint starts the background work
+        QTimer.singleShot(BACKGROUND_AT_LATEST_MS, self._start_background_work)  # a window never painted too
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self and event.type() == QEvent.Type.Paint and not self._background_started:
+            QTimer.singleShot(0, self._start_background_work)
+        return super().eventFilter(watched, event)
+
+    def _start_background_work(self) -> None:
+        """After the first paint: what loads native libraries or big modules (llama.cpp for the GPU check,
+        LanceDB and pyarrow, Pygments, the web server) would otherwise compete with it for the disk and
+        the interpreter, and a cold start's first paint waited seconds for them."""
+        if self._background_started:
+            return
+        self._background_started = True
+        self.removeEventFilter(self)
+        c = self.controller
         c.catalog.detect_gpu()
         c.server.start_if_enabled()  # the Local server was on when the window last closed
         threading.Thread(target=warm_up, name="inglenook-warm-up", daemon=True).start()
+        self.library.start_background_work()
         QTimer.singleShot(100, self.chat.view.warm_up)  # the first reply then starts without a hitch
 
     def _build_rail(self) -> QWidget:

@@ -23,10 +23,6 @@ from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import TextLexer, get_lexer_by_name
-from pygments.util import ClassNotFound
 
 # Raw HTML in a reply is text to show, not markup to obey (html=False).
 _PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
@@ -250,6 +246,11 @@ def code_html(code: str, language: str, palette: Palette, copy_label: str, index
 
 @lru_cache(maxsize=256)
 def _highlight(code: str, language: str, style: str) -> str:
+    from pygments import highlight  # Pygments loads after the window's first paint (``warm_up``)
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import TextLexer, get_lexer_by_name
+    from pygments.util import ClassNotFound
+
     try:
         lexer = get_lexer_by_name(language, stripnl=False, ensurenl=False) if language else TextLexer()
     except ClassNotFound:

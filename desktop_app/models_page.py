@@ -31,7 +31,7 @@ from desktop_app.download_control import PartialDownload
 from desktop_app.qt_models import ModelListModel
 from desktop_app.widgets import Page, heading, muted
 from engine.hardware import OffloadPlan
-from engine.models.hub import DEFAULT_ENDPOINT, DownloadProgress, HubFile
+from engine.models.hub_types import DEFAULT_ENDPOINT, DownloadProgress, HubFile
 from engine.models.registry import ModelEntry
 from engine.units import format_bytes
 

@@ -28,7 +28,7 @@ from desktop_app.server_panel import ServerPanel
 from desktop_app.theme import FONT_RANGE, THEMES
 from desktop_app.widgets import Page, heading, muted
 from engine.errors import InglenookError
-from engine.models.hub import DEFAULT_ENDPOINT, MIRROR_EXAMPLE
+from engine.models.hub_types import DEFAULT_ENDPOINT, MIRROR_EXAMPLE
 from engine.params import physical_cores
 
 

@@ -16,12 +16,14 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from engine import activity
 from engine.params import physical_cores
 from knowledge.errors import KnowledgeError
+
+if TYPE_CHECKING:  # numpy loads with the first embedding, not with the window's pages
+    import numpy as np
 
 # INGLENOOK_SHARE_CPU=0 turns off making room for a streaming reply (benchmarks compare both)
 SHARE_CPU = os.environ.get("INGLENOOK_SHARE_CPU", "1") != "0"
@@ -116,6 +118,8 @@ class OnnxEmbedder:
         return self._embed([self.spec.query_prefix + text])[0]
 
     def _embed(self, texts: list[str], cancel: Callable[[], bool] | None = None) -> np.ndarray:
+        import numpy as np
+
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
@@ -137,6 +141,8 @@ class OnnxEmbedder:
         return self._quiet_session
 
     def _run(self, encodings) -> np.ndarray:
+        import numpy as np
+
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros_like(ids)

@@ -18,8 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from knowledge.textmatch import (
     Sentence,
@@ -32,6 +31,9 @@ from knowledge.textmatch import (
     tokens,
 )
 from knowledge.textsearch import clean_query
+
+if TYPE_CHECKING:  # numpy loads with the first check, not with the window
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,8 @@ class ContextIndex:
         chosen = [i for i, w in enumerate(self.windows) if only is None or w.n in only]
         if not chosen:
             return Match(0.0, None, None)
+        import numpy as np
+
         claim_tokens = tokens(claim)
         scores = np.array([containment(claim_tokens, self.windows[i].tokens) for i in chosen])
         if self.embedder is not None:
@@ -158,6 +162,8 @@ class ContextIndex:
 
 
 def _unit(vectors) -> np.ndarray:
+    import numpy as np
+
     vectors = np.asarray(vectors, dtype=np.float32)
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
@@ -199,6 +205,8 @@ def quote_sentences(question: str, contexts: Sequence[RetrievedContext], *, embe
             if overlap >= QUOTE_MIN_OVERLAP and news:  # a heading or an echo of the question says nothing new
                 candidates.append((overlap, news, Quote(context.n, sentence.text, sentence.start, sentence.end, overlap)))
     if embedder is not None and candidates:
+        import numpy as np
+
         vectors = _unit(embedder.embed_passages([question] + [q.sentence for *_, q in candidates]))
         cosines = np.clip(vectors[1:] @ vectors[0], 0, 1)
         candidates = [(BLEND_LEXICAL_WEIGHT * s + (1 - BLEND_LEXICAL_WEIGHT) * float(c), news, q)

@@ -20,13 +20,14 @@ import secrets
 import socket
 import threading
 import time
+from typing import TYPE_CHECKING
 
-from desktop_app.server.app import ServerConfig, create_app
-from desktop_app.server.errors import ApiError
 from desktop_app.server.limits import DEFAULT_MAX_QUEUE, DEFAULT_MAX_TOKENS
-from desktop_app.server.replies import ReplyService
 from desktop_app.server.request_log import RequestLog
 from desktop_app.server.run import ServeError, check_exposure
+
+if TYPE_CHECKING:
+    from desktop_app.server.app import ServerConfig
 
 log = logging.getLogger(__name__)
 KEYRING_SERVICE = "inglenook-server"
@@ -42,7 +43,7 @@ def new_api_key() -> str:
 
 def stored_api_key() -> str | None:
     """The local server's key from the OS keyring, or None (none kept, or no keyring here)."""
-    from engine.runtimes.remote import os_keyring
+    from engine.os_keyring import os_keyring
 
     keyring = os_keyring()
     if keyring is None:
@@ -56,7 +57,7 @@ def stored_api_key() -> str | None:
 def store_api_key(key: str | None) -> bool:
     """Keep ``key`` in the OS keyring (None: forget it). False when there is no keyring: the caller keeps
     the key for this session only; it is never written in plain text."""
-    from engine.runtimes.remote import os_keyring
+    from engine.os_keyring import os_keyring
 
     keyring = os_keyring()
     if keyring is None:
@@ -69,20 +70,6 @@ def store_api_key(key: str | None) -> bool:
         return True
     except Exception:
         return not key  # deleting a key that was never kept is fine
-
-
-# ----------------------------------------------------------------------------- the service
-class WindowReplyService(ReplyService):
-    """Replies on the window's model: LoRA styles stay the window's (see the module docstring)."""
-
-    def resolve_lora(self, request) -> list:
-        if request.lora:
-            raise ApiError(400, "The window's local server uses the styles of the window's conversation; "
-                           "per-request \"lora\" works with `nook serve`.", param="lora", code="lora_not_here")
-        return []
-
-    async def switch_adapters(self, adapters) -> None:
-        return None
 
 
 def _bind(address: str, port: int) -> socket.socket:
@@ -151,7 +138,10 @@ class InAppServer:
 
     def start(self, address: str, port: int, api_key: str | None, library) -> str:
         """Listen and serve; returns the base URL once uvicorn answers. ``ServeError`` says why it cannot."""
-        import uvicorn
+        import uvicorn  # the web stack loads when the server first starts, not with the window
+
+        from desktop_app.server.app import ServerConfig, create_app
+        from desktop_app.server.window_service import WindowReplyService
 
         check_exposure(address, api_key)
         if not 0 <= port <= 65535:
@@ -203,6 +193,8 @@ class InAppServer:
 
     # ------------------------------------------------------------------ what it serves
     def _ready(self) -> None:
+        from desktop_app.server.errors import ApiError
+
         if self.host.loaded is None:
             raise ApiError(503, "No model is loaded in the Inglenook window; load one there and try again.",
                            type="server_error", code="model_not_loaded")

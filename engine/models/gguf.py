@@ -17,8 +17,6 @@ import struct
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
-
 from engine.errors import ModelLoadError, ModelNotFoundError
 from engine.models.gguf_info import (  # noqa: F401  (re-exported: the reader's results)
     _ARRAY,
@@ -361,6 +359,11 @@ def _read_tensor_infos(reader: _Reader, tensor_count: int) -> list[TensorInfo]:
 
 def _tensor_nbytes(name: str, shape: tuple[int, ...], ggml_type: int) -> int:
     try:
+        from gguf.constants import (  # gguf brings numpy: loaded when used
+            GGML_QUANT_SIZES,
+            GGMLQuantizationType,
+        )
+
         block_size, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(ggml_type)]
     except (ValueError, KeyError):
         raise _UnknownTensorType(name, ggml_type) from None

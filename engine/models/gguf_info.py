@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gguf.constants import GGMLQuantizationType, LlamaFileType
-
 from engine.errors import UnsupportedArchitectureError
 
 # GGUF value types (gguf_type in ggml/include/gguf.h).
@@ -101,6 +99,8 @@ class GGUFInfo:
         file_type = self.metadata.get("general.file_type")
         if isinstance(file_type, int):
             try:
+                from gguf.constants import LlamaFileType  # gguf brings numpy: loaded when used
+
                 name = LlamaFileType(file_type).name
             except ValueError:
                 name = ""
@@ -221,6 +221,8 @@ class GGUFInfo:
 
 def ggml_type_name(ggml_type: int) -> str:
     try:
+        from gguf.constants import GGMLQuantizationType
+
         return GGMLQuantizationType(ggml_type).name
     except ValueError:
         return f"type {ggml_type}"

@@ -23,17 +23,14 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from engine.errors import DownloadError, OfflineError
 from engine.models import download_files as files
+from engine.models.hub_types import DEFAULT_ENDPOINT, MIRROR_EXAMPLE, DownloadProgress, HubFile  # noqa: F401
 from engine.units import format_bytes
-
-DEFAULT_ENDPOINT = "https://huggingface.co"
-MIRROR_EXAMPLE = "https://hf-mirror.com"
 
 _PROGRESS_INTERVAL_S = 0.1
 _TRUE = {"1", "true", "yes", "on"}
@@ -77,28 +74,6 @@ def _offline_variables() -> list[str]:
         for name in ("HF_HUB_OFFLINE", "INGLENOOK_OFFLINE")
         if os.environ.get(name, "").strip().lower() in _TRUE
     ]
-
-
-@dataclass(frozen=True)
-class HubFile:
-    """One file in a Hub repository. ``sha256`` is known for LFS files (every GGUF on the Hub)."""
-
-    repo_id: str
-    filename: str
-    size: int | None
-    sha256: str | None
-
-
-@dataclass
-class DownloadProgress:
-    """A progress report. ``downloaded`` counts from the start of the file, resumed bytes included;
-    ``bytes_per_s`` is the rate of this session's transfer; ``resumed_from`` is where it began."""
-
-    filename: str
-    downloaded: int
-    total: int | None
-    bytes_per_s: float
-    resumed_from: int
 
 
 class HubClient:

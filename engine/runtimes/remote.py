@@ -20,6 +20,7 @@ import httpx
 
 from engine.errors import GenerationError, InglenookError, NoModelLoadedError
 from engine.events import Event, Finished, TextDelta, Timings
+from engine.os_keyring import os_keyring
 from engine.params import LoadOptions, SamplingParams
 from engine.runtimes.base import LoadedModel, LoadProgress, Message
 from engine.runtimes.registry import register_runtime
@@ -80,17 +81,6 @@ def is_remote(name: str | None) -> bool:
 
 
 # ----------------------------------------------------------------------------- keys
-def os_keyring():
-    """The keyring module when it imports and has a backend that can store secrets, else None."""
-    try:
-        import keyring
-        from keyring.backends import fail
-
-        return None if isinstance(keyring.get_keyring(), fail.Keyring) else keyring
-    except Exception:  # not installed, or a broken backend
-        return None
-
-
 def remote_key(base_url: str) -> str | None:
     """The API key for ``base_url``: ``INGLENOOK_REMOTE_KEY``, else the OS keyring, else None."""
     key = os.environ.get(KEY_ENV)
