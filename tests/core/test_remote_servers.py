@@ -16,11 +16,13 @@ import pytest
 from engine.chat.history import HistoryStore
 from engine.errors import ModelError, ModelNotFoundError
 from engine.models.registry import ModelRegistry
+from tests.support.keyring_standin import kept, standin_env
 from tests.support.serve_helpers import free_port, nook_serve
 
 pytestmark = pytest.mark.slow
 KEY = "sk-remote-cli-0123456789"
 MODEL = "smollm2-135m-instruct"
+NO_KEYRING = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}  # as on a machine without one
 
 
 def nook(*args, input=None, env=None, timeout=120):
@@ -96,14 +98,35 @@ def test_a_refused_key_and_an_unreachable_server_are_listed_not_fatal(server, da
 
 
 def test_a_key_is_never_written_without_a_keyring(server, data_home):
-    """This machine has no OS keyring: --api-key-stdin is refused, nothing is added, nothing is written."""
-    refused = nook("models", "add-remote", "secret", server, "--api-key-stdin", input=KEY + "\n")
+    """Without an OS keyring --api-key-stdin is refused, nothing is added, nothing is written."""
+    refused = nook("models", "add-remote", "secret", server, "--api-key-stdin", input=KEY + "\n", env=NO_KEYRING)
     assert refused.returncode == 2 and "no working OS keyring" in refused.stderr
     assert "secret" not in nook("models", "list").stdout
     db = data_home / "inglenook.db"
     assert not db.exists() or KEY.encode() not in db.read_bytes()
-    empty = nook("models", "add-remote", "secret", server, "--api-key-stdin", input="\n")
+    empty = nook("models", "add-remote", "secret", server, "--api-key-stdin", input="\n", env=NO_KEYRING)
     assert empty.returncode == 2 and "held no key" in empty.stderr
+
+
+def test_a_key_kept_in_the_os_keyring_is_used_and_forgotten(server, data_home, tmp_path):
+    """With a keyring (a stand-in: none runs here) the key goes there, never into the database, and the
+    server is asked with it without INGLENOOK_REMOTE_KEY; removing the server forgets the key."""
+    secrets = tmp_path / "keyring.json"
+    env = {**standin_env(secrets), "INGLENOOK_REMOTE_KEY": ""}
+    added = nook("models", "add-remote", "vault", server, "--api-key-stdin", input=KEY + "\n", env=env)
+    assert added.returncode == 0, added.stderr
+    assert "its key is in the OS keyring" in added.stdout and f"models: {MODEL}" in added.stdout
+    assert KEY in json.dumps(kept(secrets))
+    assert KEY.encode() not in (data_home / "inglenook.db").read_bytes()
+
+    asked = nook("ask", "--model", "vault", "Say hi.", "--max-tokens", "4", "--json", env=env)
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout)["model"] == "vault"
+
+    assert nook("models", "remove", "vault", env=env).returncode == 0
+    assert KEY not in json.dumps(kept(secrets))
+    refused = nook("ask", "--model", f"remote:{server}", "hi", "--max-tokens", "4", env=env)
+    assert refused.returncode == 2 and "refused the API key" in refused.stderr
 
 
 def test_the_store_checks_names_and_urls(data_home):
