@@ -1,4 +1,5 @@
-"""`nook models download` killed with SIGKILL half-way: the next run resumes the `.part` file and finishes.
+"""`nook models download` as processes: killed with SIGKILL half-way, the next run resumes the `.part` file
+and finishes; two at once on the same file, the second says so and the first is not disturbed.
 
 A real `nook` process downloads the real SmolLM2 file from ``HubStandIn`` (the local STAND-IN for the
 Hugging Face Hub, which cannot be reached from here), slowed down so that it can be killed mid-way.
@@ -89,3 +90,30 @@ def test_a_download_killed_with_sigkill_resumes_and_ends_verified(smollm2_path, 
     (entry,) = hub_models()
     assert entry["repo_id"] == REPO and entry["sha256"] == sha256_of(smollm2_path)
     assert entry["path"] == str(final.resolve())
+
+
+def test_a_second_process_downloading_the_same_file_is_told_to_wait(smollm2_path, data_home):
+    folder = data_home / "models" / REPO.replace("/", "__")
+    with HubStandIn() as hub:
+        hub.add_file(REPO, FILE, smollm2_path)
+        hub.delay_per_chunk = 0.02  # about 8 s for the whole file
+        first = subprocess.Popen([sys.executable, "-m", "desktop_app.cli", "models", "download", REPO, FILE,
+                                  "--endpoint", hub.endpoint], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 text=True, env=nook_env())
+        try:
+            deadline = time.monotonic() + 60
+            while not (folder / (FILE + ".part")).exists():
+                assert first.poll() is None and time.monotonic() < deadline, "the first download did not start"
+                time.sleep(0.05)
+            second = nook("models", "download", REPO, FILE, "--endpoint", hub.endpoint)
+            assert first.poll() is None, "the first download ended before the second one was tried"
+            _, first_err = first.communicate(timeout=120)
+        finally:
+            if first.poll() is None:
+                first.kill()
+    assert second.returncode == 2
+    assert "is already being downloaded by another Inglenook process" in second.stderr
+    assert first.returncode == 0 and "verified" in first_err, first_err
+    assert sha256_of(folder / FILE) == sha256_of(smollm2_path)
+    assert sorted(p.name for p in folder.iterdir()) == [FILE]  # no part, no lock left behind
+    assert len(hub_models()) == 1
