@@ -100,7 +100,9 @@ class SQLiteStore:
 
     def _open_error(self, exc: sqlite3.DatabaseError | OSError) -> InglenookError:
         """Why the file cannot be opened: a full disk, an unwritable folder, or a damaged file."""
-        if is_no_space(exc) or disk_is_full(self.path):
+        text = str(exc)
+        may_be_space = isinstance(exc, OSError) or "I/O" in text or "unable to open" in text
+        if is_no_space(exc) or (may_be_space and disk_is_full(self.path)):
             return self.error(f"{_capital(self.what)} ({self.path}) cannot be opened: {disk_full_advice(self.path)}.")
         if isinstance(exc, OSError):
             return self.error(f"{_capital(self.what)} cannot be created at {self.path} ({exc.strerror or exc}); "

@@ -71,16 +71,9 @@ def remember_crash(path: Path | str, what: str) -> None:
     key = _key(Path(path))
     if key is None:
         return
-    store = _store()
-    entries = _read(store)
+    entries = _read(_store())
     entries[key] = {"path": str(path), "what": what, "at": time.time()}
-    temporary = store.with_name(f".{store.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(json.dumps(entries, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(temporary, store)
-    except OSError as exc:  # a full disk: the error still reaches the user, only the memory is lost
-        log.warning("could not remember that %s crashed llama.cpp: %s", path, exc)
-        temporary.unlink(missing_ok=True)
+    _write(entries)
 
 
 def known_crash(path: Path | str) -> dict | None:
@@ -92,11 +85,19 @@ def known_crash(path: Path | str) -> dict | None:
 def forget_crash(path: Path | str) -> None:
     """Try the file again next time (``nook models add`` of the same file does this)."""
     key = _key(Path(path))
-    store = _store()
-    entries = _read(store)
+    entries = _read(_store())
     if key in entries:
         del entries[key]
-        try:
-            store.write_text(json.dumps(entries, ensure_ascii=False, indent=1), encoding="utf-8")
-        except OSError as exc:
-            log.warning("could not forget the crash of %s: %s", path, exc)
+        _write(entries)
+
+
+def _write(entries: dict[str, dict]) -> None:
+    """Replace the list in one step; a full disk only costs the memory of the crash, never the file."""
+    store = _store()
+    temporary = store.with_name(f".{store.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(json.dumps(entries, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(temporary, store)
+    except OSError as exc:
+        log.warning("could not update %s: %s", store, exc)
+        temporary.unlink(missing_ok=True)
