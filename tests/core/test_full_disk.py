@@ -136,3 +136,17 @@ def test_indexing_on_a_full_disk_says_so_and_the_collection_survives(full_disk_h
     assert finished.returncode == 0, finished.stderr
     assert any(path.endswith("orchard.md") for path, _ in search("apple tree orchard baskets"))
     assert search("brass lamp lighthouse")[0] == before[0]
+
+
+def test_a_damaged_database_on_a_full_disk_is_still_called_damaged(full_disk_home):
+    from engine.chat.history import HistoryStore
+    from engine.errors import HistoryError
+
+    home = full_disk_home / "home"
+    home.mkdir()
+    (home / "damaged.db").write_bytes(b"this is not sqlite" * 100)
+    fill_up(full_disk_home)
+    with pytest.raises(HistoryError, match="It may be damaged: move it aside"):
+        HistoryStore(home / "damaged.db")
+    with pytest.raises(HistoryError, match=DISK_FULL):  # while a new one cannot be made for lack of room
+        HistoryStore(home / "new.db")
