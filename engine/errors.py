@@ -51,6 +51,10 @@ class DownloadCancelled(DownloadError):
     """The user cancelled a download; the partial file is kept for resuming."""
 
 
+class DiskFullError(InglenookError):
+    """The disk holding the data folder ran out of room; what was saved before is intact."""
+
+
 class HistoryError(InglenookError):
     """The conversation store cannot be read or written."""
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from engine.diskspace import disk_full_advice, disk_is_full, is_no_space
 from engine.errors import InglenookError
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -49,14 +50,8 @@ class SQLiteStore:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise error(
-                f"{_capital(what)} ({self.path}) cannot be opened ({exc}). It may be damaged: move it "
-                "aside (Inglenook then starts a new one) and keep the old file for recovery."
-            ) from exc
-        except OSError as exc:
-            raise error(f"{_capital(what)} cannot be created at {self.path} ({exc.strerror or exc}); "
-                        "check that the data folder is writable and the disk has room.") from exc
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise self._open_error(exc) from exc
 
     @property
     def version(self) -> int:
@@ -103,13 +98,24 @@ class SQLiteStore:
         with self._lock:
             self._conn.close()
 
+    def _open_error(self, exc: sqlite3.DatabaseError | OSError) -> InglenookError:
+        """Why the file cannot be opened: a full disk, an unwritable folder, or a damaged file."""
+        text = str(exc)
+        may_be_space = isinstance(exc, OSError) or "I/O" in text or "unable to open" in text
+        if is_no_space(exc) or (may_be_space and disk_is_full(self.path)):
+            return self.error(f"{_capital(self.what)} ({self.path}) cannot be opened: {disk_full_advice(self.path)}.")
+        if isinstance(exc, OSError):
+            return self.error(f"{_capital(self.what)} cannot be created at {self.path} ({exc.strerror or exc}); "
+                              "check that the data folder is writable and the disk has room.")
+        return self.error(
+            f"{_capital(self.what)} ({self.path}) cannot be opened ({exc}). It may be damaged: move it "
+            "aside (Inglenook then starts a new one) and keep the old file for recovery."
+        )
+
     def _explain(self, exc: sqlite3.DatabaseError) -> InglenookError:
         text = str(exc)
-        if "disk is full" in text or "disk I/O" in text:
-            return self.error(
-                f"Could not save to {self.path}: the disk is full ({text}). Free some space; everything saved "
-                "before this point is kept."
-            )
+        if is_no_space(exc) or ("disk I/O" in text and disk_is_full(self.path)):
+            return self.error(f"Could not save to {self.path} ({text}): {disk_full_advice(self.path)}.")
         if "locked" in text:
             return self.error(f"{self.path} is locked by another program ({text}); close other copies of Inglenook.")
         return self.error(f"{_capital(self.what)} failed ({text}).")

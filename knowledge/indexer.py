@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from engine import activity
+from engine.diskspace import disk_full_advice, is_no_space
+from engine.errors import DiskFullError, InglenookError
 from knowledge.catalog import Catalog, Collection, FileRecord, file_id_for
 from knowledge.chunking import Chunk, chunk_document, context_spans
 from knowledge.embeddings import OnnxEmbedder, get_embedder
@@ -126,7 +128,16 @@ class Indexer:
               cancel: threading.Event | None = None) -> IndexSummary:
         run = _Run(self, self.catalog.get(name), progress, cancel)
         with activity.background_work():  # a reply meanwhile decodes on one thread
-            return run.execute()
+            try:
+                return run.execute()
+            except InglenookError:
+                raise
+            except Exception as exc:  # LanceDB says "No space left on device" as a RuntimeError
+                if is_no_space(exc):
+                    raise DiskFullError(
+                        f"Indexing {name} stopped: {disk_full_advice(self.store.root)}. The collection keeps "
+                        f"answering from what was indexed before; run the indexing again to finish it.") from exc
+                raise
 
 
 class _Run:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -125,10 +126,10 @@ def _cached_sha256(path: Path) -> str:
         cache = {}
     if key not in cache:
         cache[key] = sha256_file(path)
-        tmp = cache_file.with_suffix(".tmp")
+        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")  # two processes starting at once never share it
         try:
             tmp.write_text(json.dumps(cache))
             tmp.replace(cache_file)
         except OSError:
-            pass  # a read-only data dir only costs a re-hash next time
+            tmp.unlink(missing_ok=True)  # a read-only or full data dir only costs a re-hash next time
     return cache[key]

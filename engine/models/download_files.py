@@ -72,10 +72,16 @@ def destination(dest_dir: Path, filename: str) -> Path:
 
 
 class claim:
-    """Context manager: refuse a second simultaneous download of the same destination."""
+    """Context manager: refuse a second simultaneous download of the same destination.
+
+    In this process by a set of destinations; across processes (the window and `nook models download`,
+    two terminals) by an exclusive ``flock`` on ``FILENAME.lock`` beside the file, which the kernel drops
+    when its holder exits, so a killed download never leaves a stale lock behind.
+    """
 
     def __init__(self, final: Path):
         self.key = final.resolve()
+        self._lock_file: int | None = None
 
     def __enter__(self) -> None:
         with _active_lock:
@@ -84,10 +90,60 @@ class claim:
                     f"{self.key.name} is already being downloaded; wait for that download to finish."
                 )
             _active.add(self.key)
+        try:
+            self._lock_file = _lock_across_processes(self.key.with_name(self.key.name + ".lock"))
+        except BaseException:
+            self._release_here()
+            raise
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._lock_file is not None:
+            _unlock(self.key.with_name(self.key.name + ".lock"), self._lock_file)
+            self._lock_file = None
+        self._release_here()
+
+    def _release_here(self) -> None:
         with _active_lock:
             _active.discard(self.key)
+
+
+def _lock_across_processes(path: Path) -> int | None:
+    """An open, exclusively locked descriptor of ``path``; None where locking is not possible."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: the in-process claim is what there is
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # the download reports the folder it cannot create
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise DownloadError(
+                f"{path.name[:-len('.lock')]} is already being downloaded by another Inglenook process (the window "
+                "or another `nook models download`); wait for that download to finish."
+            ) from None
+        try:  # the holder before us may have removed the file after we opened it: lock the one on disk
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def _unlock(path: Path, fd: int) -> None:
+    try:
+        path.unlink(missing_ok=True)  # removed while still locked, so nobody locks a file on its way out
+    except OSError:
+        pass
+    os.close(fd)
 
 
 def sha256_from_etag(etag: str | None) -> str | None:

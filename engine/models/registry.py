@@ -139,9 +139,15 @@ class ModelRegistry:
     # -------------------------------------------------------------- write
     def add(self, path: str | Path, name: str | None = None, *, kind: str = "chat", source: str = "local",
             repo_id: str | None = None, filename: str | None = None, sha256: str | None = None) -> ModelEntry:
-        """Register a GGUF after checking it. The file is used in place, not copied."""
+        """Register a GGUF after checking it. The file is used in place, not copied.
+
+        Adding a file that once crashed llama.cpp (``engine.models.crashed``) lets it be tried again.
+        """
+        from engine.models.crashed import forget_crash
+
         path = Path(path).expanduser().resolve()
         info = read_gguf(path)
+        forget_crash(path)
         if kind == "chat" and info.is_lora_adapter:
             raise ModelError(f"{path} is a LoRA adapter, not a model; add it with `nook lora add`.")
         name = slugify(name or info.name or path.stem)

@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any
 
 from engine import activity
 from engine.diagnostics import describe_exit
-from engine.errors import InglenookError, LoadCancelled
+from engine.errors import InglenookError, LoadCancelled, ModelLoadError
 from engine.events import Finished, Timings
 from engine.host import _END, ReplyStream
 from engine.lora.adapters import ResolvedAdapter
@@ -44,7 +45,39 @@ _NO_TIMINGS = Timings(0, 0, 0, 0, 0, 0)
 
 
 class EngineCrashedError(InglenookError):
-    """The engine process died; the app lives on and starts a new one for the next request."""
+    """The engine process died; the app lives on and starts a new one for the next request.
+
+    ``exit_code`` is the child's (``-signal`` for a signal) and ``what`` the same in words, when known.
+    """
+
+    def __init__(self, message: str, *, exit_code: int | None = None, what: str | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.what = what
+
+    def __reduce__(self):  # keep the keyword arguments through pickling
+        return (_rebuild_crash, (type(self), str(self), self.exit_code, self.what))
+
+
+def _rebuild_crash(cls, message, exit_code, what):
+    return cls(message, exit_code=exit_code, what=what)
+
+
+class LoadCrashedError(EngineCrashedError, ModelLoadError):
+    """The engine process died while loading a model: the file passed our checks but crashes llama.cpp."""
+
+
+def load_crash_message(path: Path, what: str, exit_code: int | None) -> str:
+    """What happened while loading ``path`` and what to do, depending on how the process ended."""
+    lead = f"The model process stopped while loading {path.name}: {what}."
+    if exit_code == -signal.SIGKILL:
+        return (f"{lead} The system may have run out of memory: close other programs or choose a smaller "
+                "context, then load it again. The app keeps working.")
+    if exit_code == -signal.SIGILL:
+        return f"{lead} The next try uses a safer CPU variant: load it again. The app keeps working."
+    return (f"{lead} The file passed Inglenook's checks but crashes llama.cpp: it is probably damaged or made "
+            "for another llama.cpp version. Download it again or choose another model; it is not loaded again "
+            "until the file or llama.cpp changes. The app keeps working.")
 
 
 class _Child:
@@ -118,12 +151,15 @@ class EngineProcess:
     def load(self, path: Path | str, options: LoadOptions | None = None,
              progress: Callable[[float], bool | None] | None = None) -> Future[LoadedModel]:
         options = options or LoadOptions()
+        refused = _refuse_known_crash(Path(path))
+        if refused is not None:
+            return refused
         inner = self._request(p.LOAD, (Path(path), options, progress is not None), progress=progress)
         future: Future = Future()
 
         def finish(f: Future) -> None:
             if f.exception() is not None:
-                future.set_exception(f.exception())
+                future.set_exception(_explain_load_failure(Path(path), f.exception()))
                 return
             # a cancel can arrive after the child's last progress report: ask once more, as in-process
             if progress is not None and progress(1.0) is False:
@@ -300,7 +336,8 @@ class EngineProcess:
             log.error("engine process %s ended: %s", child.pid, child.dead)
         for future in list(child.futures.values()):
             if not future.done():
-                future.set_exception(EngineCrashedError(message))
+                future.set_exception(EngineCrashedError(message, exit_code=None if expected else code,
+                                                        what=None if expected else child.dead))
         for stream in list(child.streams.values()):
             stream._put(Finished("error", _NO_TIMINGS, error=message, extra={"engine_crashed": not expected}))
             stream._put(_END)
@@ -334,6 +371,34 @@ class EngineProcess:
         if child.process.is_alive():
             child.process.kill()
             child.process.join(timeout=5)
+
+
+def _refuse_known_crash(path: Path) -> Future | None:
+    """A failed future when ``path`` crashed llama.cpp before (same file, same runtime), else None."""
+    from engine.models.crashed import known_crash
+
+    crash = known_crash(path)
+    if crash is None:
+        return None
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(crash.get("at", 0)))
+    future: Future = Future()
+    future.set_exception(LoadCrashedError(
+        f"{path.name} crashed the model process when it was loaded on {when} ({crash.get('what')}), so it is not "
+        "loaded again. Download it again or choose another model; `nook models add` of the same file tries it "
+        "once more."))
+    return future
+
+
+def _explain_load_failure(path: Path, exc: BaseException) -> BaseException:
+    """A crash of the engine process during a load becomes a ``LoadCrashedError`` about that file."""
+    if type(exc) is not EngineCrashedError or exc.what is None:
+        return exc
+    from engine.models.crashed import is_file_crash, remember_crash
+
+    if is_file_crash(exc.exit_code):
+        remember_crash(path, exc.what)
+    return LoadCrashedError(load_crash_message(path, exc.what, exc.exit_code), exit_code=exc.exit_code,
+                            what=exc.what)
 
 
 class _RemoteStream(ReplyStream):

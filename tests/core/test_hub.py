@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import filecmp
 import hashlib
-import os
 import random
-import shutil
 import socket
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +23,7 @@ from engine.models.hub import (
     resolve_endpoint,
 )
 from tests.support.hub_standin import HubStandIn
+from tests.support.small_disk import mounted_tmpfs
 
 REPO = "inglenook-test/SmolLM2-135M-Instruct-GGUF"
 SMOL = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -444,17 +442,8 @@ def test_gated_repo_needs_a_token(hub, small_file, tmp_path):
 @pytest.fixture
 def tiny_disk(tmp_path) -> Iterator[Path]:
     """A real 1 MiB tmpfs, so the disk really fills up. Needs root; skipped elsewhere."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if os.name != "posix" or os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small tmpfs needs root on Linux")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "tiny", "1m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
 
 
 def test_not_enough_space_is_refused_before_downloading(hub, small_file, tiny_disk):

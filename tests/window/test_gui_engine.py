@@ -98,3 +98,32 @@ def test_a_second_window_on_the_same_data_folder_says_so(data_home):
     second = InstanceLock(data_home)
     assert second.acquire()  # free again once the first one lets go
     second.release()
+
+
+def test_a_model_file_that_crashes_llama_cpp_is_an_error_in_the_window_not_a_crash(qtbot, window, tmp_path,
+                                                                                    smollm2_path):
+    from tests.support.crashing_gguf import crashing_gguf
+
+    c = window.controller
+    load_bundled(qtbot, window)
+    entry = window.models_page.add_file(str(crashing_gguf(smollm2_path, tmp_path / "crashes-llama.gguf")))
+    assert entry is not None  # it passes the checks at the door
+    c.load_model(entry.name)
+    qtbot.waitUntil(lambda: c.loading is None, timeout=TIMEOUT_MS)
+    assert window.isVisible() and window.notice.level == "error"
+    assert "stopped while loading crashes-llama.gguf" in window.notice.text()
+    assert "SIGABRT" in window.notice.text()
+
+    c.load_model(entry.name)  # again: refused at once, without another crash
+    qtbot.waitUntil(lambda: c.loading is None, timeout=10_000)
+    assert "crashed the model process when it was loaded" in window.notice.text()
+
+    assert c.load_model(DEFAULT_CHAT_MODEL)
+    qtbot.waitUntil(lambda: c.loading is None and c.loaded_entry is not None, timeout=TIMEOUT_MS)
+    window.chat.drawer.fields["max_tokens"].setValue(6)
+    window.chat.drawer.fields["temperature"].setValue(0.0)
+    send(qtbot, window, "Name a colour.")
+    qtbot.waitUntil(lambda: c.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: not c.busy, timeout=TIMEOUT_MS)
+    reply = c.session.thread()[-1]
+    assert reply.role == "assistant" and reply.status == "complete" and reply.content.strip()
