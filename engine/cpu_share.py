@@ -5,9 +5,9 @@ the engine process decoded at 1.04x raw llama-cpp-python with spinning workers b
 sleeping ones (``OMP_WAIT_POLICY=PASSIVE``). Spinning only collapses when the workers outnumber the
 cores left free: with another program busy on one of two cores, two spinning workers fell to
 0.2-0.3 tok/s, while one worker, which never waits for another, kept its speed. So the engine lets
-its workers spin and decodes on the cores nobody else is using: ``CpuWatch`` samples system CPU time
-minus this process's own a few times a second, and ``threads_for_reply`` turns that into a count,
-checked again while a reply streams.
+its workers spin and decodes on the cores other programs leave free: ``CpuWatch`` samples system CPU
+time minus the app's own (this process and the one that started it) a few times a second, and
+``threads_for_reply`` turns that into a count, checked again while a reply streams.
 """
 
 from __future__ import annotations
@@ -32,22 +32,46 @@ def _system_busy_seconds() -> tuple[float, int]:
     return sum(times) - idle - 2 * guest, psutil.cpu_count() or os.cpu_count() or 1
 
 
-def _own_seconds() -> float:
-    """CPU seconds this process (every thread, spinning OpenMP workers included) has used."""
-    times = os.times()
-    return times.user + times.system
+class AppSeconds:
+    """CPU seconds used by this process (every thread, spinning OpenMP workers included) and by the app
+    process that started it: the window or ``nook serve`` prepares each request (retrieval, the API)
+    and waits while the engine answers, so its bursts are the app's own work, not a competitor's. The
+    app's indexing is told apart explicitly (``threads_for_reply``'s ``app_indexing``)."""
+
+    def __init__(self) -> None:
+        self._parent = _parent_process()
+        self._parent_seconds = 0.0
+
+    def __call__(self) -> float:
+        times = os.times()
+        if self._parent is not None:
+            try:
+                parent = self._parent.cpu_times()
+                self._parent_seconds = parent.user + parent.system
+            except Exception:  # the app is gone: keep its last count, so the difference stays right
+                self._parent = None
+        return times.user + times.system + self._parent_seconds
+
+
+def _parent_process():
+    try:
+        import psutil
+
+        return psutil.Process(os.getppid())
+    except Exception:
+        return None
 
 
 class CpuWatch:
-    """Keeps the last second of samples; ``other_busy_cores()`` is what other processes used in it.
+    """Keeps the last second of samples; ``other_busy_cores()`` is what other programs used in it.
 
     One daemon thread wakes four times a second (about 60 µs a sample). ``None`` means unknown:
     psutil missing, or not yet a window's worth of samples.
     """
 
     def __init__(self, system: Callable[[], tuple[float, int]] = _system_busy_seconds,
-                 own: Callable[[], float] = _own_seconds, clock: Callable[[], float] = time.monotonic) -> None:
-        self._system, self._own, self._clock = system, own, clock
+                 own: Callable[[], float] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self._system, self._own, self._clock = system, own or AppSeconds(), clock
         self._samples: deque[tuple[float, float, float]] = deque(maxlen=int(4 * WINDOW_S / SAMPLE_EVERY_S))
         self.cores = 1
         self._lock = threading.Lock()
@@ -93,15 +117,46 @@ class CpuWatch:
         self._stop.set()
 
 
-def threads_for_reply(loaded_with: int, cores: int, other_busy: float | None, app_indexing: bool) -> int:
+def others_running_now() -> int | None:
+    """Threads of other programs on a CPU or waiting for one at this instant (Linux: the running count
+    of /proc/loadavg minus the running threads of this process and of the app that started it), or
+    None where that cannot be read. It tells a program still busy from one that has just finished."""
+    try:
+        with open("/proc/loadavg") as handle:
+            running = int(handle.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, running - _running_threads(os.getpid()) - _running_threads(os.getppid()))
+
+
+def _running_threads(pid: int) -> int:
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    running = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as handle:
+                stat = handle.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        running += stat[stat.rfind(")") + 2: stat.rfind(")") + 3] == "R"
+    return running
+
+
+def threads_for_reply(loaded_with: int, cores: int, other_busy: float | None, app_indexing: bool,
+                      others_now: int | None = None) -> int:
     """Decode threads: those the model was loaded with, but no more than the cores others leave free.
 
     While the app itself indexes, one thread (its embedder takes the other cores in bursts that a
-    one-second average misses). A core counts as taken when others keep it at least half busy.
+    one-second average misses). A core counts as taken when others kept it at least half busy over
+    the last second and, where that can be seen (``others_now``), something else still runs now:
+    a program that has just finished (another reply, a build step) takes no core from this one.
     """
     if app_indexing:
         return 1
-    if other_busy is None:
+    if other_busy is None or others_now == 0:
         return loaded_with
     free = int(cores - other_busy + 0.5)
     return max(1, min(loaded_with, free))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine import activity
-from engine.cpu_share import CpuWatch, threads_for_reply
+from engine.cpu_share import CpuWatch, others_running_now, threads_for_reply
 from engine.errors import InglenookError
 from engine.events import Event, Finished, Timings
 from engine.lora.adapters import ResolvedAdapter
@@ -28,6 +28,7 @@ from engine.runtimes.registry import create_runtime
 
 T = TypeVar("T")
 _END = object()
+MIN_OTHER_CORES = 0.5  # below it nothing takes a core: the instant check is not needed
 RECHECK_THREADS_S = 0.5  # how often a streaming reply looks again at what else keeps the cores busy
 
 
@@ -210,7 +211,8 @@ class ModelHost:
         watch = self._cpu_watch
         other = watch.other_busy_cores() if watch is not None else None
         cores = watch.cores if watch is not None else 1
-        backend.use_threads(threads_for_reply(backend.loaded_threads, cores, other, app_indexing))
+        now = others_running_now() if other is not None and other >= MIN_OTHER_CORES else None
+        backend.use_threads(threads_for_reply(backend.loaded_threads, cores, other, app_indexing, now))
 
     def close(self) -> None:
         """Cancel any reply, free the model and stop the thread."""

@@ -113,20 +113,25 @@ class _Server:
         self.answer_when_done(rid, future)
 
     def chat(self, rid: int, messages, params, busy: bool = False, plain: bool = False) -> None:
-        """Stream a reply (``plain``: ``messages`` is a prompt to continue as plain text)."""
+        """Stream a reply (``plain``: ``messages`` is a prompt to continue as plain text).
+
+        The model's thread sends each event itself, between tokens: a forwarding thread would have to
+        be woken once per token, on cores that the decoding threads keep busy.
+        """
+        from engine.host import ReplyStream
+
         reply = self.host.complete if plain else self.host.chat
         stream = reply(messages, params, busy=busy)
         self.streams[rid] = stream
 
-        def forward() -> None:
-            try:
-                for event in stream:
-                    self.send(p.EVENT, rid, event)
-            finally:
+        def deliver(item) -> None:
+            if item is ReplyStream.END:
                 self.streams.pop(rid, None)
                 self.send(p.END, rid, None)
+            else:
+                self.send(p.EVENT, rid, item)
 
-        threading.Thread(target=forward, name=f"inglenook-reply-{rid}", daemon=True).start()
+        stream.deliver_to(deliver)
 
 
 def _info() -> dict:

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from engine.cpu_share import CpuWatch, threads_for_reply
+from engine.cpu_share import AppSeconds, CpuWatch, others_running_now, threads_for_reply
 from engine.events import TextDelta
 from engine.host import ModelHost
 from engine.params import LoadOptions, SamplingParams
@@ -20,18 +20,20 @@ from engine.params import LoadOptions, SamplingParams
 HOG = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end: pass\n"
 
 
-@pytest.mark.parametrize(("loaded", "cores", "other", "indexing", "expected"), [
-    (2, 2, None, False, 2),   # nothing known yet: the loaded threads
-    (2, 2, 0.1, False, 2),    # an idle machine
-    (2, 2, 0.5, False, 2),    # half a core taken still leaves two
-    (2, 2, 0.7, False, 1),    # another program on one of two cores
-    (2, 2, 1.9, False, 1),    # never fewer than one
-    (4, 8, 3.0, False, 4),    # plenty left: no more than loaded
-    (8, 8, 3.0, False, 5),
-    (2, 2, 0.0, True, 1),     # the app's own indexing: one thread at once
+@pytest.mark.parametrize(("loaded", "cores", "other", "indexing", "now", "expected"), [
+    (2, 2, None, False, None, 2),   # nothing known yet: the loaded threads
+    (2, 2, 0.1, False, None, 2),    # an idle machine
+    (2, 2, 0.5, False, None, 2),    # half a core taken still leaves two
+    (2, 2, 0.7, False, None, 1),    # another program on one of two cores
+    (2, 2, 0.7, False, 1, 1),       # ...and it still runs
+    (2, 2, 1.9, False, 0, 2),       # it has just finished: nothing runs now
+    (2, 2, 1.9, False, None, 1),    # never fewer than one
+    (4, 8, 3.0, False, None, 4),    # plenty left: no more than loaded
+    (8, 8, 3.0, False, 3, 5),
+    (2, 2, 0.0, True, 0, 1),        # the app's own indexing: one thread at once
 ])
-def test_threads_for_reply(loaded, cores, other, indexing, expected):
-    assert threads_for_reply(loaded, cores, other, indexing) == expected
+def test_threads_for_reply(loaded, cores, other, indexing, now, expected):
+    assert threads_for_reply(loaded, cores, other, indexing, now) == expected
 
 
 class Counters:
@@ -86,6 +88,42 @@ def test_the_real_watch_sees_a_busy_process():
         hog.wait()
         watch.close()
     assert seen is not None and seen >= 0.6, seen
+
+
+def test_a_running_program_is_seen_at_once():
+    if others_running_now() is None:
+        pytest.skip("no /proc/loadavg here")
+    hog = subprocess.Popen([sys.executable, "-c", HOG])
+    try:
+        time.sleep(0.3)
+        seen = [others_running_now() for _ in range(5)]
+    finally:
+        hog.kill()
+        hog.wait()
+    assert max(seen) >= 1, seen
+
+
+def test_the_app_that_started_the_engine_counts_as_its_own():
+    """The window (or `nook serve`) prepares each request and then waits: its bursts are not a competitor's."""
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom engine.cpu_share import AppSeconds\ncount = AppSeconds()\nbefore = count()\n"
+        "print('ready', flush=True)\nsys.stdin.readline()\nprint(count() - before, flush=True)\n")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        spent = time.process_time()
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:  # this process (the child's parent) busy for a second
+            pass
+        spent = time.process_time() - spent
+        child.stdin.write("\n")
+        child.stdin.flush()
+        counted = float(child.stdout.readline())
+    finally:
+        child.kill()
+        child.wait()
+    assert counted >= 0.8 * spent and spent > 0.3
+    assert AppSeconds()() >= 0
 
 
 @pytest.mark.slow
