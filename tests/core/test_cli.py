@@ -13,19 +13,9 @@ import time
 import pytest
 
 from engine.chat.history import HistoryStore
+from tests.support.cli import run_nook as nook
 
 pytestmark = pytest.mark.slow
-
-
-def nook(*args, input=None, timeout=120):
-    return subprocess.run(
-        [sys.executable, "-m", "desktop_app.cli", *args],
-        capture_output=True,
-        text=True,
-        input=input,
-        timeout=timeout,
-        env=os.environ.copy(),
-    )
 
 
 def test_ask_the_capital_of_france():

@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from tests.support.cli import NOOK
 from tests.support.hub_standin import HubStandIn
 
 pytestmark = pytest.mark.slow
@@ -34,8 +35,7 @@ def nook_env() -> dict[str, str]:
 
 
 def nook(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "desktop_app.cli", *args], capture_output=True, text=True,
-                          env=nook_env(), timeout=timeout)
+    return subprocess.run([*NOOK, *args], capture_output=True, text=True, env=nook_env(), timeout=timeout)
 
 
 def sha256_of(path) -> str:

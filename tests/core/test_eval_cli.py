@@ -8,10 +8,12 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 
 import pytest
 
 from tests.core.test_eval_run import DOCS
+from tests.support.cli import run_nook
 
 pytestmark = pytest.mark.slow
 
@@ -26,9 +28,7 @@ CONFIGS = [
 ]
 
 
-def nook(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "desktop_app.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=os.environ.copy())
+nook = partial(run_nook, timeout=600)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from tests.support.cli import run_nook as nook
 from tests.support.small_disk import fill_up, mounted_tmpfs
 
 pytestmark = pytest.mark.slow
@@ -28,11 +29,6 @@ def full_disk_home(tmp_path, monkeypatch):
     with mounted_tmpfs(tmp_path / "disk", "32m") as mount:
         monkeypatch.setenv("INGLENOOK_HOME", str(mount / "home"))
         yield mount
-
-
-def nook(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "desktop_app.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=os.environ.copy())
 
 
 def read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:

@@ -4,11 +4,9 @@ and the real bundled model for the conversation part."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -30,6 +28,7 @@ from knowledge.conversation_docs import (
 )
 from knowledge.errors import CollectionNotFoundError, IndexRunningError, KnowledgeError, LibraryClosedError
 from knowledge.library import Library, ListMemory, WatchEvent, collection_name_for
+from tests.support.cli import run_nook
 
 pytestmark = pytest.mark.slow
 
@@ -310,9 +309,7 @@ def test_a_removed_collection_is_left_out_and_a_failed_save_is_reported(library,
 
 
 # ------------------------------------------------------------------------------ the command line uses the same core
-def nook(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "desktop_app.cli", *args], capture_output=True, text=True,
-                          env=os.environ.copy(), timeout=300)
+nook = partial(run_nook, timeout=300)
 
 
 def test_cli_collections_index_and_remove_go_through_the_library(tmp_path):

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+from functools import partial
 
 import pytest
 
 from engine.chat.history import HistoryStore
 from engine.models.gguf import read_gguf
+from tests.support.cli import run_nook
 from tests.support.lora_helpers import peft_folder, peft_modules, random_adapter
 
 pytestmark = pytest.mark.slow
 
 
-def nook(*args, input=None, timeout=180):
-    return subprocess.run([sys.executable, "-m", "desktop_app.cli", *args], capture_output=True, text=True,
-                          input=input, timeout=timeout, env=os.environ.copy())
+nook = partial(run_nook, timeout=180)
 
 
 @pytest.fixture(scope="module")

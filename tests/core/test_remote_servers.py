@@ -6,16 +6,14 @@ an unreachable one shown as such), ask and chat by name, a refused key, remove. 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 
 from engine.chat.history import HistoryStore
 from engine.errors import ModelError, ModelNotFoundError
 from engine.models.registry import ModelRegistry
+from tests.support.cli import run_nook as nook
 from tests.support.keyring_standin import kept, standin_env
 from tests.support.serve_helpers import free_port, nook_serve
 
@@ -23,11 +21,6 @@ pytestmark = pytest.mark.slow
 KEY = "sk-remote-cli-0123456789"
 MODEL = "smollm2-135m-instruct"
 NO_KEYRING = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}  # as on a machine without one
-
-
-def nook(*args, input=None, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "desktop_app.cli", *args], capture_output=True, text=True,
-                          input=input, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="module")

@@ -11,22 +11,21 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
+from functools import partial
 
 import pytest
 
 from engine.chat.history import HistoryStore
 from knowledge.catalog import Catalog
+from tests.support.cli import NOOK, run_nook
 
 pytestmark = pytest.mark.slow
 
-NOOK = [sys.executable, "-m", "desktop_app.cli"]
 WORDS = ["harbour", "ferry", "island", "bread", "storm", "orchard", "apple", "river", "mill", "stone", "bridge"]
 
 
-def nook(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([*NOOK, *args], capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
+nook = partial(run_nook, timeout=180)
 
 
 def start(*args: str) -> subprocess.Popen:
