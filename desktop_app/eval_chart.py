@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from desktop_app.theme import colors, current_theme
+from desktop_app.theme import begin_card_painting
 
 # Distinct hues that read on both the light and the dark surface.
 SERIES_COLORS = ("#d9622b", "#2f7fd1", "#2e9e6a", "#a45ac8", "#c79a16", "#d04a7a", "#4aa3a8", "#7d7d7d")
@@ -50,12 +50,7 @@ class MetricChart(QWidget):
         return QSize(560, self._height())
 
     def paintEvent(self, _event) -> None:  # noqa: N802
-        c = colors(current_theme())
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.fillRect(self.rect(), QColor(c.surface))
-        painter.setPen(QPen(QColor(c.border)))
-        painter.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
+        painter, c = begin_card_painting(self)
         fm = QFontMetrics(self.font())
         if not self.metrics or not self.configs:
             painter.setPen(QColor(c.muted))

@@ -56,43 +56,22 @@ class ConversationListModel(QAbstractListModel):
         return next((i for i, (c, _) in enumerate(self._rows) if c.id == conversation_id), -1)
 
 
-class ModelListModel(QAbstractTableModel):
-    """Chat models: bundled, added from disk, downloaded, remote servers. Column 0 is the name (also for combo
-    boxes); the last column is the file, or the server's address."""
+class RowTableModel(QAbstractTableModel):
+    """A read-only table of ``_rows``, one per row, with the columns named in ``COLUMNS`` and their
+    (translated) titles in ``headers``; subclasses fill the rows and say what each cell shows."""
 
-    COLUMNS = ("name", "source", "size", "path")
+    COLUMNS: tuple[str, ...] = ()
 
-    def __init__(self, registry: ModelRegistry, parent=None):
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self.registry = registry
-        self._entries: list[ModelEntry] = []
-        self.headers = {"name": "Name", "source": "Source", "size": "Size", "path": "File"}
-        self.sources = {"bundled": "Bundled", "local": "Local file", "hub": "Downloaded"}
+        self._rows: list = []
+        self.headers: dict[str, str] = {c: c for c in self.COLUMNS}
 
-    def refresh(self) -> None:
-        self.beginResetModel()
-        self._entries = self.registry.list("chat")
-        self.endResetModel()
-
-    def set_labels(self, headers: dict[str, str], sources: dict[str, str]) -> None:
-        """Translated header and source names (the page that shows the model supplies them)."""
-        self.headers, self.sources = headers, sources
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.COLUMNS) - 1)
-        if self._entries:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._entries) - 1, len(self.COLUMNS) - 1))
-
-    @property
-    def entries(self) -> list[ModelEntry]:
-        return list(self._entries)
-
-    def entry(self, row: int) -> ModelEntry | None:
-        return self._entries[row] if 0 <= row < len(self._entries) else None
-
-    def row_of(self, name: str | None) -> int:
-        return next((i for i, e in enumerate(self._entries) if e.name == name), -1)
+    def entry(self, row: int):
+        return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self._entries)
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else len(self.COLUMNS)
@@ -101,6 +80,39 @@ class ModelListModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.headers.get(self.COLUMNS[section], "")
         return None
+
+
+class ModelListModel(RowTableModel):
+    """Chat models: bundled, added from disk, downloaded, remote servers. Column 0 is the name (also for combo
+    boxes); the last column is the file, or the server's address."""
+
+    COLUMNS = ("name", "source", "size", "path")
+
+    def __init__(self, registry: ModelRegistry, parent=None):
+        super().__init__(parent)
+        self.registry = registry
+        self._rows: list[ModelEntry] = []
+        self.headers = {"name": "Name", "source": "Source", "size": "Size", "path": "File"}
+        self.sources = {"bundled": "Bundled", "local": "Local file", "hub": "Downloaded"}
+
+    def refresh(self) -> None:
+        self.beginResetModel()
+        self._rows = self.registry.list("chat")
+        self.endResetModel()
+
+    def set_labels(self, headers: dict[str, str], sources: dict[str, str]) -> None:
+        """Translated header and source names (the page that shows the model supplies them)."""
+        self.headers, self.sources = headers, sources
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.COLUMNS) - 1)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(self.COLUMNS) - 1))
+
+    @property
+    def entries(self) -> list[ModelEntry]:
+        return list(self._rows)
+
+    def row_of(self, name: str | None) -> int:
+        return next((i for i, e in enumerate(self._rows) if e.name == name), -1)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         entry = self.entry(index.row()) if index.isValid() else None

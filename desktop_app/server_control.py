@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 
 from desktop_app.notices import Notices
-from desktop_app.qt_models import Index
+from desktop_app.qt_models import Index, RowTableModel
 from desktop_app.server.in_app import InAppServer, new_api_key, store_api_key, stored_api_key
 from desktop_app.server.limits import DEFAULT_PORT
 from desktop_app.server.request_log import LoggedRequest, RequestLog
@@ -173,7 +173,7 @@ class ServerControl(QObject):
         self.state = "off"
 
 
-class RequestLogModel(QAbstractTableModel):
+class RequestLogModel(RowTableModel):
     """The request log, newest first; it re-reads the Qt-free ``RequestLog`` when that changes."""
 
     COLUMNS = ("time", "method", "path", "status", "duration", "model", "tokens")
@@ -183,7 +183,6 @@ class RequestLogModel(QAbstractTableModel):
         self.log = log
         self._rows: list[LoggedRequest] = []
         self._version = -1
-        self.headers: dict[str, str] = {c: c for c in self.COLUMNS}
         self._timer = QTimer(self, interval=300, timeout=self.refresh)
         self._timer.start()
 
@@ -198,20 +197,6 @@ class RequestLogModel(QAbstractTableModel):
     def set_headers(self, headers: dict[str, str]) -> None:
         self.headers = headers
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.COLUMNS) - 1)
-
-    def entry(self, row: int) -> LoggedRequest | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.headers.get(self.COLUMNS[section], "")
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         item = self.entry(index.row()) if index.isValid() else None

@@ -241,3 +241,18 @@ QTextBrowser {{ background: transparent; border: none; }}
 QToolTip {{ background: {c.surface}; color: {c.text}; border: 1px solid {c.border}; }}
 QSplitter::handle {{ background: {c.border}; }}
 """
+
+
+def begin_card_painting(widget):
+    """A painter on ``widget`` with the card look already drawn (surface and a hairline border), and
+    the theme's colours: how the hand-painted charts start."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QColor, QPainter, QPen
+
+    c = colors(current_theme())
+    painter = QPainter(widget)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.fillRect(widget.rect(), QColor(c.surface))
+    painter.setPen(QPen(QColor(c.border)))
+    painter.drawRect(QRectF(widget.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
+    return painter, c

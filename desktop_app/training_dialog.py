@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.controller import AppController
 from desktop_app.lora_control import TrainWorker
-from desktop_app.theme import Colors, colors, current_theme
+from desktop_app.theme import Colors, begin_card_painting, current_theme
 from desktop_app.widgets import heading, muted
 from engine.lora.train import TrainConfig, TrainProgress, TrainResult
 
@@ -71,12 +71,7 @@ class LossChart(QWidget):
 
     # ---------------------------------------------------------------------- painting
     def paintEvent(self, _event) -> None:  # noqa: N802
-        c = colors(current_theme())
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.fillRect(self.rect(), QColor(c.surface))
-        painter.setPen(QPen(QColor(c.border)))
-        painter.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
+        painter, c = begin_card_painting(self)
         metrics = QFontMetrics(self.font())
         train_color, val_color = QColor(c.accent), QColor("#2f7fd1" if current_theme() == "light" else "#6fb2ff")
         self._paint_legend(painter, metrics, c, [(self.tr("Training loss"), train_color),
