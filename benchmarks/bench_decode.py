@@ -2,14 +2,20 @@
 
 Runs alternate on one machine state: raw in this process, ours in-process (``ModelHost``) and ours
 across the process boundary (``EngineProcess``, what the app and the CLI use). Prints:
-- decode tokens/s (tokens after the first, over the time after the first) and the ratios ours/raw;
+- decode tokens/s (tokens after the first, over the time after the first) and the ratios ours/raw,
+  taken within each round (the median of the rounds' ratios, and the spread of the middle half);
+- per generated token, the time inside llama.cpp's decode (its own perf counter) and the time around
+  it (sampling, detokenising, stop strings, queues, the process boundary). The decode is the same C
+  code on every path and is what this machine's drift moves; the time around it is what each path
+  adds, and stays steady from run to run. Put on raw's decode time, it gives the ratio without the
+  drift ("ratio at raw's decode time");
 - time to first token (TTFT), all with an empty KV cache, and the differences;
 - TTFT of a turn that follows ~2,000 tokens of conversation (prefix reused) vs the first turn,
   and what that turn would cost if the history were re-read (cache dropped);
 - with ``--native-site DIR`` (a native, single-CPU llama-cpp-python installed with pip --target DIR):
-  raw decode of that build vs the portable one, each in its own process, alternating.
+  raw decode of that build vs the portable one, each in its own process, in alternating rounds.
 
-Usage: python -m benchmarks.bench_decode [--runs 5] [--tokens 128] [--model PATH] [--native-site DIR]
+Usage: python -m benchmarks.bench_decode [--runs 9] [--tokens 128] [--model PATH] [--native-site DIR]
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import sys
 import time
 
 from engine import llama_native
-from engine.events import Finished
+from engine.events import Finished, Timings
 from engine.host import ModelHost
 from engine.models.bundled import find_bundled
 from engine.params import LoadOptions, SamplingParams
@@ -34,8 +40,8 @@ QUIET_S = 1.2
 PROMPT = [SYSTEM, {"role": "user", "content": "Write a detailed essay about the history of the city of Paris."}]
 
 
-def raw_run(backend, tokens: list[int], max_tokens: int) -> tuple[float, float, int]:
-    """TTFT (s), decode tokens/s, tokens: the bare llama-cpp-python loop a developer would write."""
+def raw_run(backend, tokens: list[int], max_tokens: int) -> Timings:
+    """The bare llama-cpp-python loop a developer would write, timed as ours is (``Timings``)."""
     llama_cpp, _ = llama_native.modules()  # the portable build's CPU variant, loaded as any caller must
 
     backend.use_threads(backend.loaded_threads)  # raw decodes on the threads it was given, always
@@ -44,17 +50,20 @@ def raw_run(backend, tokens: list[int], max_tokens: int) -> tuple[float, float, 
     vocab = llm._model.vocab
     start = time.perf_counter()
     first = None
+    model_ms = 0.0
     n = 0
     for token in llm.generate(tokens, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0):
         if first is None:
             first = time.perf_counter()
+            model_ms = -llama_native.decode_ms(llm)
         if llama_cpp.llama_vocab_is_eog(vocab, token):
             break
         n += 1
         if n >= max_tokens:
             break
     end = time.perf_counter()
-    return first - start, (n - 1) / (end - first), n
+    model_ms += llama_native.decode_ms(llm)
+    return Timings(len(tokens), 0, n, (first - start) * 1000, (first - start) * 1000, (end - first) * 1000, model_ms)
 
 
 def ours_run(host: ModelHost, messages, params: SamplingParams, reset: bool = True) -> Finished:
@@ -86,12 +95,14 @@ def history_of(host: ModelHost, target_tokens: int) -> list[dict]:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--model", default=None)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--native-site", help="folder with a native llama-cpp-python (pip install --target)")
-    parser.add_argument("--raw-only", action="store_true", help=argparse.SUPPRESS)  # one build, JSON out
+    parser.add_argument("--history-runs", type=int, default=3, help="runs of the ~2,000-token history turn")
+    parser.add_argument("--native-rounds", type=int, default=12, help="rounds of portable vs native")
+    parser.add_argument("--raw-server", action="store_true", help=argparse.SUPPRESS)  # one build, JSON out
     return parser.parse_args()
 
 
@@ -101,8 +112,8 @@ def main() -> None:
     options = LoadOptions(n_ctx=4096)
     if args.threads:
         options.n_threads = args.threads
-    if args.raw_only:
-        return raw_only(path, options, args)
+    if args.raw_server:
+        return raw_server(path, options, args)
     host = ModelHost()
     loaded = host.load(path, options).result()
     engine = EngineProcess()
@@ -119,31 +130,76 @@ def main() -> None:
 
 
 def compare_decode(host: ModelHost, engine: EngineProcess, args) -> None:
+    """Raw vs ours, in rounds: each round runs the three paths once, in an order that rotates from round
+    to round, each after a quiet pause; the ratio is taken within each round (ours/raw of the same
+    minute), and the median of those ratios is reported with its spread. On a shared 2-core machine
+    decode speed drifts by +-10% over minutes, more than any gap between the paths: pairing within a
+    round removes the drift, rotating removes any advantage of going first."""
     params = SamplingParams.greedy(max_tokens=args.tokens)
     tokens = host.call(lambda b: b._encode(PROMPT))
     host.call(raw_run, tokens, 16)  # warm-up every path once
     ours_run(host, PROMPT, SamplingParams.greedy(max_tokens=16))
     ours_run(engine, PROMPT, SamplingParams.greedy(max_tokens=16))
-    rows = {"raw": ([], []), "in-process": ([], []), "engine process": ([], [])}
-    for _ in range(args.runs):
-        t, tps, n_raw = host.call(raw_run, tokens, args.tokens)
-        rows["raw"][0].append(t * 1000)
-        rows["raw"][1].append(tps)
-        for label, which in (("in-process", host), ("engine process", engine)):
-            # each of ours starts after a quiet second: the in-process host would otherwise count the
-            # engine process's last run as another program's and start on fewer threads (engine.cpu_share)
+    paths = ("raw", "in-process", "engine process")
+    runs: dict[str, list[Timings]] = {label: [] for label in paths}
+    for round_no in range(args.runs):
+        for label in rotated(paths, round_no):
+            # a quiet second before every run: the in-process host would otherwise count the engine
+            # process's last run as another program's and start on fewer threads (engine.cpu_share),
+            # and the raw loop would share the cores with workers still spinning down
             time.sleep(QUIET_S)
-            f = ours_run(which, PROMPT, params)
-            rows[label][0].append(f.timings.first_token_ms)
-            rows[label][1].append(f.timings.tokens_per_s)
-            assert f.timings.completion_tokens == n_raw, (label, f.timings.completion_tokens, n_raw)
+            if label == "raw":
+                runs[label].append(host.call(raw_run, tokens, args.tokens))
+            else:
+                runs[label].append(ours_run(host if label == "in-process" else engine, PROMPT, params).timings)
+        counts = {runs[label][-1].completion_tokens for label in paths}
+        assert len(counts) == 1, f"the paths decoded different token counts: {counts}"  # same greedy text
     med = statistics.median
-    raw_ttft, raw_tps = med(rows["raw"][0]), med(rows["raw"][1])
-    print(f"decode   raw {raw_tps:7.1f} tok/s   TTFT {raw_ttft:7.1f} ms")
-    for label in ("in-process", "engine process"):
-        ttft, tps = med(rows[label][0]), med(rows[label][1])
-        print(f"decode   {label:15} {tps:7.1f} tok/s   ratio {tps / raw_tps:.3f} (target >= 0.98)   "
-              f"TTFT {ttft:7.1f} ms   diff {ttft - raw_ttft:+.1f} ms (target <= +10 ms)")
+    raw = runs["raw"]
+    raw_tps = [t.tokens_per_s for t in raw]
+    raw_model = med(per_token_ms(t.model_decode_ms, t) for t in raw)
+    raw_outside = med(outside_ms(t) for t in raw)
+    print(f"decode   raw {med(raw_tps):7.1f} tok/s (runs {min(raw_tps):.1f}-{max(raw_tps):.1f})   "
+          f"TTFT {med(t.first_token_ms for t in raw):7.1f} ms   per token: {raw_model:.2f} ms in llama.cpp's "
+          f"decode, {raw_outside:.3f} ms around it")
+    for label in paths[1:]:
+        ours = runs[label]
+        ratios = [o.tokens_per_s / r.tokens_per_s for o, r in zip(ours, raw, strict=True)]
+        ttft_diffs = [o.first_token_ms - r.first_token_ms for o, r in zip(ours, raw, strict=True)]
+        outside = med(outside_ms(t) for t in ours)
+        # llama.cpp's decode is the same code on every path; what a path adds is the time around it.
+        # Put on raw's decode time, the difference gives the ratio without the machine's drift in it.
+        at_same_model = (raw_model + raw_outside) / (raw_model + outside)
+        print(f"decode   {label:15} {med(t.tokens_per_s for t in ours):7.1f} tok/s   ratio, median of "
+              f"{len(ratios)} rounds {med(ratios):.3f} (middle half {quartiles(ratios)}; target >= 0.98)   "
+              f"TTFT diff {med(ttft_diffs):+.1f} ms (target <= +10 ms)")
+        print(f"         {'':15} per token: {med(per_token_ms(t.model_decode_ms, t) for t in ours):.2f} ms in "
+              f"llama.cpp's decode, {outside:.3f} ms around it ({outside - raw_outside:+.3f} ms vs raw) -> "
+              f"ratio at raw's decode time {at_same_model:.3f}")
+
+
+def per_token_ms(ms: float, t: Timings) -> float:
+    return ms / max(1, t.completion_tokens - 1)
+
+
+def outside_ms(t: Timings) -> float:
+    """Per generated token, the wall time spent outside llama.cpp's decode (sampling, detokenising,
+    stop strings, queues, the process boundary)."""
+    return per_token_ms(t.decode_ms - t.model_decode_ms, t)
+
+
+def rotated(items: tuple[str, ...], k: int) -> tuple[str, ...]:
+    """``items`` starting at position ``k`` (mod len): each path goes first, second and last in turn."""
+    k %= len(items)
+    return items[k:] + items[:k]
+
+
+def quartiles(values: list[float]) -> str:
+    """The lower and upper quartiles of ``values`` as "a-b" (the spread of the middle half)."""
+    if len(values) < 4:
+        return f"{min(values):.3f}-{max(values):.3f}"
+    q = statistics.quantiles(values, n=4)
+    return f"{q[0]:.3f}-{q[2]:.3f}"
 
 
 def compare_history(host: ModelHost, args) -> None:
@@ -153,7 +209,7 @@ def compare_history(host: ModelHost, args) -> None:
     short = [SYSTEM, {"role": "user", "content": "What is the capital of France?"}]
     first_turn, warm_turn, cold_turn = [], [], []
     turn_params = SamplingParams.greedy(max_tokens=32)
-    for i in range(args.runs):
+    for i in range(args.history_runs):
         first_turn.append(ours_run(host, short, turn_params).timings.first_token_ms)
         prior = ours_run(host, history, turn_params)  # the turn that put the history in the cache
         follow = [*history, {"role": "assistant", "content": prior.text},
@@ -168,36 +224,75 @@ def compare_history(host: ModelHost, args) -> None:
           f"[re-reading the history instead: {med(cold_turn):6.1f} ms]")
 
 
-def raw_only(path, options: LoadOptions, args) -> None:
-    """One build's raw decode (run as a child by ``compare_native``): prints one JSON line."""
+def raw_server(path, options: LoadOptions, args) -> None:
+    """One build's raw decode, on request (run as a child by ``compare_native``): loads once, then
+    answers each line on stdin with one run's JSON line, so rounds can alternate builds cheaply."""
     host = ModelHost()
     host.load(path, options).result()
     tokens = host.call(lambda b: b._encode(PROMPT))
     host.call(raw_run, tokens, 16)
-    runs = [host.call(raw_run, tokens, args.tokens)[1] for _ in range(args.runs)]
-    print(json.dumps({"tok_s": statistics.median(runs), "variant": llama_native.cpu_variant().name}))
+    print(json.dumps({"variant": llama_native.cpu_variant().name}), flush=True)
+    for _ in sys.stdin:
+        t = host.call(raw_run, tokens, args.tokens)
+        print(json.dumps({"tok_s": t.tokens_per_s, "model_ms": per_token_ms(t.model_decode_ms, t)}), flush=True)
     host.close()
 
 
+class _RawChild:
+    """A ``--raw-server`` child on one build of llama-cpp-python."""
+
+    def __init__(self, args, site: str | None) -> None:
+        env = dict(os.environ)
+        if site:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [site, env.get("PYTHONPATH")]))
+        cmd = [sys.executable, "-m", "benchmarks.bench_decode", "--raw-server", "--tokens", str(args.tokens)]
+        cmd += ["--threads", str(args.threads)] if args.threads else []
+        self.process = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True)
+        self.variant = self._line()["variant"]
+
+    def _line(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the benchmark child ended (exit code {self.process.wait()})")
+        return json.loads(line)
+
+    def run(self) -> dict:
+        """One run: ``{"tok_s", "model_ms"}`` (decode speed; llama.cpp's decode time per token)."""
+        self.process.stdin.write("run\n")
+        self.process.stdin.flush()
+        return self._line()
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
 def compare_native(args) -> None:
-    """Portable vs native raw decode, each build in its own process, alternating three times."""
-    results: dict[str, list[float]] = {"portable": [], "native": []}
-    variant = ""
-    for _ in range(3):
-        for label in ("portable", "native"):
-            env = dict(os.environ)
-            if label == "native":
-                env["PYTHONPATH"] = os.pathsep.join(filter(None, [args.native_site, env.get("PYTHONPATH")]))
-            cmd = [sys.executable, "-m", "benchmarks.bench_decode", "--raw-only", "--runs", "3",
-                   "--tokens", str(args.tokens)] + (["--threads", str(args.threads)] if args.threads else [])
-            out = json.loads(subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
-                             .stdout.strip().splitlines()[-1])
-            results[label].append(out["tok_s"])
-            variant = out["variant"] if label == "portable" else variant
+    """Portable vs native raw decode: both builds loaded in their own processes, then rounds of one run
+    each, the order swapped every round, each run after a quiet pause; the median of the per-round
+    ratios is reported (see ``compare_decode`` for why rounds are paired)."""
+    children = {"portable": _RawChild(args, None), "native": _RawChild(args, args.native_site)}
+    results: dict[str, list[dict]] = {"portable": [], "native": []}
+    try:
+        for round_no in range(args.native_rounds):
+            for label in rotated(("portable", "native"), round_no):
+                time.sleep(QUIET_S)
+                results[label].append(children[label].run())
+    finally:
+        for child in children.values():
+            child.close()
     med = statistics.median
-    portable, native = med(results["portable"]), med(results["native"])
-    print(f"native   {native:7.1f} tok/s   portable ({variant}) {portable:7.1f} tok/s   "
-          f"ratio portable/native {portable / native:.3f} (target >= 0.97)")
+    pairs = list(zip(results["portable"], results["native"], strict=True))
+    ratios = [p["tok_s"] / n["tok_s"] for p, n in pairs]
+    model_ratios = [n["model_ms"] / p["model_ms"] for p, n in pairs]
+    print(f"native   {med(r['tok_s'] for r in results['native']):7.1f} tok/s   portable "
+          f"({children['portable'].variant}) {med(r['tok_s'] for r in results['portable']):7.1f} tok/s   "
+          f"ratio portable/native, median of {len(ratios)} rounds {med(ratios):.3f} (middle half "
+          f"{quartiles(ratios)}; target >= 0.97)")
+    print(f"         llama.cpp's decode per token: native {med(r['model_ms'] for r in results['native']):.2f} ms, "
+          f"portable {med(r['model_ms'] for r in results['portable']):.2f} ms, speed ratio {med(model_ratios):.3f} "
+          f"(middle half {quartiles(model_ratios)})")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class Timings:
     prompt_ms: float
     first_token_ms: float
     decode_ms: float
+    model_decode_ms: float = 0.0  # of decode_ms, the time inside llama.cpp's decode (0 when not measured)
 
     @property
     def tokens_per_s(self) -> float:

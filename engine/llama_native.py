@@ -310,6 +310,13 @@ def set_threads(llm: Any, n_threads: int) -> None:
 
 
 # ------------------------------------------------------------------------------ LoRA adapters
+def decode_ms(llm: Any) -> float:
+    """Milliseconds llama.cpp has spent decoding single tokens in this context (its own perf counter):
+    the part of a reply's time that is the model's, so the rest is what the code around it costs."""
+    _, low = modules()
+    return float(low.llama_perf_context(llm._ctx.ctx).t_eval_ms)
+
+
 def adapter_init(llm: Any, path: Path) -> Any:
     """Read a GGUF LoRA adapter for ``llm``'s model; a null pointer (falsy) when llama.cpp refuses it."""
     _, low = modules()

@@ -1,9 +1,12 @@
-"""Model files that crashed llama.cpp while loading, remembered so the app does not crash on them again.
+"""Model files that crashed llama.cpp, remembered so the app does not crash on them again.
 
 A GGUF can pass every header check (``engine.models.gguf``) and still make llama.cpp abort or
-segfault while it loads (metadata llama.cpp asserts on, for instance). The engine process turns that
-into an error instead of a dead app; this file keeps the window from walking into the same crash at
-every start (it restores the last model) and the user from retrying a file that cannot work.
+segfault while it loads (metadata llama.cpp asserts on, for instance) or while it generates (a
+tensor the decoder trips on). The engine process turns that into an error instead of a dead app;
+this file keeps the window from walking into the same crash at every start (it restores the last
+model) and the user from retrying a file that cannot work. A crash while loading is remembered at
+once; one while replying only when it repeats (``EngineProcess`` counts them), since a single one may
+have been something else's fault.
 
 A file is remembered by its resolved path, size, modification time and the llama.cpp build that
 crashed on it: a new download (a new size or mtime) or an updated runtime is tried again. Only
@@ -66,18 +69,18 @@ def is_file_crash(exit_code: int | None) -> bool:
     return exit_code is not None and exit_code < 0 and -exit_code in FILE_CRASH_SIGNALS
 
 
-def remember_crash(path: Path | str, what: str) -> None:
-    """Note that loading ``path`` crashed llama.cpp (``what``: the crash in words)."""
+def remember_crash(path: Path | str, what: str, during: str = "load") -> None:
+    """Note that ``path`` crashed llama.cpp (``what``: the crash in words; ``during``: "load" or "reply")."""
     key = _key(Path(path))
     if key is None:
         return
     entries = _read(_store())
-    entries[key] = {"path": str(path), "what": what, "at": time.time()}
+    entries[key] = {"path": str(path), "what": what, "at": time.time(), "during": during}
     _write(entries)
 
 
 def known_crash(path: Path | str) -> dict | None:
-    """The remembered crash of this very file on this runtime (``{"what", "at"}``), or None."""
+    """The remembered crash of this very file on this runtime (``{"what", "at", "during"}``), or None."""
     key = _key(Path(path))
     return None if key is None else _read(_store()).get(key)
 

@@ -12,11 +12,18 @@ from __future__ import annotations
 import os
 import pickle
 import threading
+import time
 from concurrent.futures import Future
 from multiprocessing.connection import Connection
 
 from engine.errors import InglenookError
+from engine.events import TextDelta
 from engine.process import protocol as p
+
+# Text that arrives within this long of the last text sent waits for the next token and travels
+# with it: 20 updates a second read as smooth text, and each message wakes the app's threads on
+# cores the decoding threads keep busy (benchmarks/bench_decode.py, "around" time per token).
+STREAM_INTERVAL_S = 0.05
 
 
 class _Server:
@@ -123,15 +130,40 @@ class _Server:
         reply = self.host.complete if plain else self.host.chat
         stream = reply(messages, params, busy=busy)
         self.streams[rid] = stream
+        stream.deliver_to(_ReplySender(self, rid, ReplyStream.END))
 
-        def deliver(item) -> None:
-            if item is ReplyStream.END:
-                self.streams.pop(rid, None)
-                self.send(p.END, rid, None)
-            else:
-                self.send(p.EVENT, rid, item)
 
-        stream.deliver_to(deliver)
+class _ReplySender:
+    """Sends one reply's events to the parent from the model's thread. The first text goes at once
+    (time to first token); later text sent less than ``STREAM_INTERVAL_S`` after the last is held
+    and joined to the next, so a fast model sends every second or third token; a slow one, each."""
+
+    def __init__(self, server: _Server, rid: int, end: object) -> None:
+        self.server, self.rid, self.end = server, rid, end
+        self.held: list[str] = []
+        self.last_sent = float("-inf")
+
+    def __call__(self, item) -> None:
+        if type(item) is TextDelta:
+            now = time.monotonic()
+            if now - self.last_sent < STREAM_INTERVAL_S:
+                self.held.append(item.text)
+                return
+            self.held.append(item.text)
+            self._send_held(now)
+            return
+        self._send_held(time.monotonic())  # whatever ends or interrupts the text comes after it
+        if item is self.end:
+            self.server.streams.pop(self.rid, None)
+            self.server.send(p.END, self.rid, None)
+        else:
+            self.server.send(p.EVENT, self.rid, item)
+
+    def _send_held(self, now: float) -> None:
+        if self.held:
+            self.server.send(p.TEXT, self.rid, "".join(self.held))  # a str pickles faster than an event
+            self.held.clear()
+            self.last_sent = now
 
 
 def _info() -> dict:

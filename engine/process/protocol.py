@@ -4,7 +4,8 @@ Parent to child: LOAD (path, options, report_progress), UNLOAD, CHAT (messages, 
 request id to cancel), COUNT_TOKENS (text), APPLY_ADAPTERS (list of ResolvedAdapter), ACTIVE_ADAPTERS,
 FORGET_ADAPTER (path), INFO, RESET_CACHE, SHUTDOWN.
 Child to parent: HELLO (once), RESULT (value), ERROR (an InglenookError), PROGRESS (fraction),
-EVENT (a reply event), END (a reply stream is over).
+EVENT (a reply event), TEXT (a reply's text: a ``TextDelta`` as a plain str, held text joined, see
+``engine.process.child._ReplySender``), END (a reply stream is over).
 """
 
 LOAD = "load"
@@ -25,4 +26,5 @@ RESULT = "result"
 ERROR = "error"
 PROGRESS = "progress"
 EVENT = "event"
+TEXT = "text"
 END = "end"

@@ -31,7 +31,7 @@ from typing import Any
 from engine import activity
 from engine.diagnostics import describe_exit
 from engine.errors import InglenookError, LoadCancelled, ModelLoadError
-from engine.events import Finished, Timings
+from engine.events import Finished, TextDelta, Timings
 from engine.host import _END, ReplyStream
 from engine.lora.adapters import ResolvedAdapter
 from engine.lora.live import ActiveAdapter, ApplyResult
@@ -41,6 +41,7 @@ from engine.runtimes.base import LoadedModel, Message
 
 log = logging.getLogger(__name__)
 START_TIMEOUT_S = 60
+REPLY_CRASHES_TO_BLAME_FILE = 2  # file-type crashes in a row while one model replies: the file is at fault
 _NO_TIMINGS = Timings(0, 0, 0, 0, 0, 0)
 
 
@@ -78,6 +79,14 @@ def load_crash_message(path: Path, what: str, exit_code: int | None) -> str:
     return (f"{lead} The file passed Inglenook's checks but crashes llama.cpp: it is probably damaged or made "
             "for another llama.cpp version. Download it again or choose another model; it is not loaded again "
             "until the file or llama.cpp changes. The app keeps working.")
+
+
+def reply_crash_message(path: Path, what: str) -> str:
+    """The second crash in a row while ``path`` replied: the file, not chance, is the likely cause."""
+    return (f"The model process stopped: {what}, the second time in a row while {path.name} was replying. Your "
+            "conversation is kept. The file passed Inglenook's checks but crashes llama.cpp when it generates: it "
+            "is probably damaged or made for another llama.cpp version. Download it again or choose another model; "
+            "it is not loaded again until the file or llama.cpp changes.")
 
 
 class _Child:
@@ -132,6 +141,7 @@ class EngineProcess:
         self._last_load: tuple[Path, LoadOptions] | None = None
         self._adapters_on: list[ResolvedAdapter] = []
         self.crash: str | None = None  # what the last crash was, in words (None when none happened)
+        self._reply_crashes: tuple[Path | None, int] = (None, 0)  # model, crashes in a row while replying
         self.restarts = 0
         self.adapters = _ProcessAdapters(self)
 
@@ -301,7 +311,12 @@ class EngineProcess:
         if kind == p.HELLO:
             child.info = payload
             child.hello.set()
+        elif kind == p.TEXT:
+            if (stream := child.streams.get(rid)) is not None:
+                stream._put(TextDelta(payload))
         elif kind == p.EVENT:
+            if isinstance(payload, Finished) and payload.reason != "error":
+                self._reply_crashes = (None, 0)  # a reply that ends well clears the model's record
             if (stream := child.streams.get(rid)) is not None:
                 stream._put(payload)
         elif kind == p.END:
@@ -329,6 +344,8 @@ class EngineProcess:
             self.crash = child.dead
             message = (f"The model process stopped: {child.dead}. Your conversation is kept; the model is "
                        "loaded again with your next message.")
+            if child.streams and self._blame_file_for_reply_crash(code, child.dead):
+                message = reply_crash_message(self._last_load[0], child.dead)
             if code == -signal.SIGILL:
                 self._choose_safer_variant(child.info)
             if self._child is child:  # no lock: a restore may hold it while waiting on this very child
@@ -343,6 +360,21 @@ class EngineProcess:
             stream._put(_END)
         child.futures.clear()
         child.streams.clear()
+
+    def _blame_file_for_reply_crash(self, code: int | None, what: str) -> bool:
+        """Count a crash while the model replied; on the second in a row, remember the file as crashing."""
+        from engine.models.crashed import is_file_crash, remember_crash
+
+        if self._last_load is None or not is_file_crash(code):
+            return False
+        path = self._last_load[0]
+        model, count = self._reply_crashes
+        count = count + 1 if model == path else 1
+        self._reply_crashes = (path, count)
+        if count < REPLY_CRASHES_TO_BLAME_FILE:
+            return False
+        remember_crash(path, what, during="reply")
+        return True
 
     def _crashed_error(self, child: _Child | None) -> EngineCrashedError:
         return EngineCrashedError(f"The model process stopped: {child.dead if child else 'not running'}.")
@@ -381,9 +413,10 @@ def _refuse_known_crash(path: Path) -> Future | None:
     if crash is None:
         return None
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(crash.get("at", 0)))
+    doing = "while replying, twice in a row," if crash.get("during") == "reply" else "when it was loaded"
     future: Future = Future()
     future.set_exception(LoadCrashedError(
-        f"{path.name} crashed the model process when it was loaded on {when} ({crash.get('what')}), so it is not "
+        f"{path.name} crashed the model process {doing} on {when} ({crash.get('what')}), so it is not "
         "loaded again. Download it again or choose another model; `nook models add` of the same file tries it "
         "once more."))
     return future

@@ -7,8 +7,6 @@ real llama.cpp in the real engine child process aborts on it (SIGABRT). Nothing 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -18,6 +16,7 @@ from engine.models.gguf import read_gguf
 from engine.models.registry import ModelRegistry
 from engine.params import LoadOptions, SamplingParams
 from engine.process.supervisor import LoadCrashedError
+from tests.support.cli import run_nook
 from tests.support.crashing_gguf import crashing_gguf
 
 pytestmark = pytest.mark.slow
@@ -71,6 +70,57 @@ def test_a_file_that_crashes_llama_cpp_fails_its_load_and_the_engine_lives_on(sm
         engine.close()
 
 
+def reply_until_killed(engine, signal_number: int | None):
+    """A long greedy reply; after its first token the engine process gets ``signal_number`` (None: no
+    signal, the reply runs to its end). Returns the reply's ``Finished`` event."""
+    from engine.events import Finished, TextDelta
+
+    stream = engine.chat([{"role": "user", "content": "Write a long story about a lighthouse."}],
+                         SamplingParams.greedy(max_tokens=400))
+    finished = None
+    for event in stream:
+        if isinstance(event, TextDelta) and signal_number is not None:
+            os.kill(engine.pid, signal_number)  # a real signal to the real llama.cpp process, mid-decode
+            signal_number = None
+        if isinstance(event, Finished):
+            finished = event
+    return finished
+
+
+def test_a_model_that_crashes_twice_in_a_row_while_replying_is_not_loaded_again(smollm2_path):
+    """llama.cpp segfaulting while it generates, sent as a real SIGSEGV to the engine process mid-reply
+    (no GGUF we can make here passes llama.cpp's load and then faults while decoding). One crash is
+    forgiven (it may have been anything); the same model crashing twice in a row is the file's."""
+    import signal
+
+    from engine.process.supervisor import EngineProcess
+
+    engine = EngineProcess()
+    try:
+        engine.load(smollm2_path, OPTIONS).result(timeout=120)
+        first = reply_until_killed(engine, signal.SIGSEGV)
+        assert first.reason == "error" and first.extra["engine_crashed"]
+        assert "loaded again with your next message" in first.error and known_crash(smollm2_path) is None
+
+        assert reply_until_killed(engine, None).reason in ("stop", "length")  # a good reply clears the count
+        assert reply_until_killed(engine, signal.SIGKILL).reason == "error"  # a kill is not the file's fault
+        second = reply_until_killed(engine, signal.SIGSEGV)
+        assert "loaded again with your next message" in second.error and known_crash(smollm2_path) is None
+
+        third = reply_until_killed(engine, signal.SIGSEGV)  # the second file crash in a row
+        assert third.reason == "error" and third.extra["engine_crashed"]
+        assert "the second time in a row while" in third.error and "Download it again" in third.error
+        assert known_crash(smollm2_path)["during"] == "reply"
+        assert engine.restarts == 3
+
+        refused = reply_until_killed(engine, None)  # the next message does not walk into it again
+        assert refused.reason == "error"
+        assert "crashed the model process while replying, twice in a row" in refused.error
+        assert engine.restarts == 3
+    finally:
+        engine.close()
+
+
 def test_a_new_copy_of_the_file_is_tried_again(crashing_file, tmp_path):
     from engine.models.crashed import remember_crash
 
@@ -81,11 +131,6 @@ def test_a_new_copy_of_the_file_is_tried_again(crashing_file, tmp_path):
     assert known_crash(copy) is not None  # the same file under another name is still the same file
     os.utime(crashing_file, ns=(time.time_ns(), time.time_ns() + 10**9))  # as a new download would
     assert known_crash(crashing_file) is None
-
-
-def run_nook(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "desktop_app.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=os.environ)
 
 
 def test_nook_ask_with_a_crashing_file_exits_with_a_message_and_the_good_model_still_answers(crashing_file):

@@ -42,6 +42,8 @@ def test_answers_the_capital_of_france(backend):
     timings = finished.timings
     assert timings.completion_tokens > 3 and timings.prompt_tokens > 5
     assert timings.tokens_per_s > 0
+    # llama.cpp's own decode time is part of the reply's decode time, not all of it, not nothing
+    assert 0 < timings.model_decode_ms < timings.decode_ms
 
 
 def test_greedy_is_deterministic_and_seeded_sampling_repeats(backend):
