@@ -46,6 +46,7 @@ class Timings:
     first_token_ms: float
     decode_ms: float
     model_decode_ms: float = 0.0  # of decode_ms, the time inside llama.cpp's decode (0 when not measured)
+    model_prompt_ms: float = 0.0  # of first_token_ms, the time inside llama.cpp (0 when not measured)
 
     @property
     def tokens_per_s(self) -> float:

@@ -310,11 +310,13 @@ def set_threads(llm: Any, n_threads: int) -> None:
 
 
 # ------------------------------------------------------------------------------ LoRA adapters
-def decode_ms(llm: Any) -> float:
-    """Milliseconds llama.cpp has spent decoding single tokens in this context (its own perf counter):
-    the part of a reply's time that is the model's, so the rest is what the code around it costs."""
+def model_ms(llm: Any) -> tuple[float, float]:
+    """Milliseconds llama.cpp has spent in this context reading prompts (batches of several tokens)
+    and decoding single tokens, from its own perf counters: the part of a reply's time that is the
+    model's, so the rest is what the code around it costs (benchmarks/bench_decode.py)."""
     _, low = modules()
-    return float(low.llama_perf_context(llm._ctx.ctx).t_eval_ms)
+    perf = low.llama_perf_context(llm._ctx.ctx)
+    return float(perf.t_p_eval_ms), float(perf.t_eval_ms)
 
 
 def adapter_init(llm: Any, path: Path) -> Any:

@@ -288,7 +288,8 @@ class LlamaCppBackend:
         error = None
         started = time.perf_counter()
         first = None
-        model_ms = 0.0
+        prompt_at_start, decode_at_start = llama_native.model_ms(llm)
+        model_prompt_ms = model_decode_ms = 0.0
         generator = llm.generate(tokens, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
                                  temp=params.temperature, repeat_penalty=params.repeat_penalty,
                                  grammar=grammar)
@@ -296,7 +297,9 @@ class LlamaCppBackend:
             for token in generator:
                 if first is None:
                     first = time.perf_counter()
-                    model_ms = -llama_native.decode_ms(llm)
+                    prompt_now, decode_now = llama_native.model_ms(llm)
+                    model_prompt_ms = prompt_now - prompt_at_start + decode_now - decode_at_start
+                    model_decode_ms = -decode_now
                 piece = piece_of(token)
                 if piece is None:  # end of generation
                     reason = "stop"
@@ -321,23 +324,24 @@ class LlamaCppBackend:
         finally:
             generator.close()
         if first is not None:
-            model_ms += llama_native.decode_ms(llm)
+            model_decode_ms += llama_native.model_ms(llm)[1]
         if not scanner.hit:
             tail = scanner.flush() + decoder.decode(b"", final=True)
             if tail:
                 parts.append(tail)
                 yield TextDelta(tail)
-        timings = _timings(len(tokens), cached, n_out, started, first, model_ms)
+        timings = _timings(len(tokens), cached, n_out, started, first, model_prompt_ms, model_decode_ms)
         yield Finished(reason=reason, timings=timings, text="".join(parts), error=error)
 
 
 def _timings(prompt_tokens: int, cached: int, n_out: int, started: float, first: float | None,
-             model_ms: float = 0.0) -> Timings:
+             model_prompt_ms: float = 0.0, model_decode_ms: float = 0.0) -> Timings:
     ended = time.perf_counter()
     first = first or ended
     return Timings(prompt_tokens=prompt_tokens, cached_tokens=cached, completion_tokens=n_out,
                    prompt_ms=(first - started) * 1000, first_token_ms=(first - started) * 1000,
-                   decode_ms=(ended - first) * 1000, model_decode_ms=model_ms)
+                   decode_ms=(ended - first) * 1000, model_decode_ms=model_decode_ms,
+                   model_prompt_ms=model_prompt_ms)
 
 
 class _TokenPieces:
