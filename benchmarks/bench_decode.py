@@ -15,7 +15,7 @@ across the process boundary (``EngineProcess``, what the app and the CLI use). P
 - with ``--native-site DIR`` (a native, single-CPU llama-cpp-python installed with pip --target DIR):
   raw decode of that build vs the portable one, each in its own process, in alternating rounds.
 
-Usage: python -m benchmarks.bench_decode [--runs 9] [--tokens 128] [--model PATH] [--native-site DIR]
+Usage: python -m benchmarks.bench_decode [--quick] [--runs 9] [--tokens 128] [--model PATH] [--native-site DIR]
 """
 
 from __future__ import annotations
@@ -114,9 +114,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--native-site", help="folder with a native llama-cpp-python (pip install --target)")
     parser.add_argument("--history-runs", type=int, default=5, help="runs of the ~2,000-token history turn")
+    parser.add_argument("--history-tokens", type=int, default=2000, help="length of that history")
+    parser.add_argument("--quick", action="store_true", help="a short run that checks every measurement works")
     parser.add_argument("--native-rounds", type=int, default=12, help="rounds of portable vs native")
     parser.add_argument("--raw-server", action="store_true", help=argparse.SUPPRESS)  # one build, JSON out
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.quick:
+        args.runs, args.tokens, args.history_runs, args.history_tokens = 2, 16, 1, 300
+        args.native_rounds = 2
+    return args
 
 
 def main() -> None:
@@ -225,7 +231,7 @@ def quartiles(values: list[float]) -> str:
 def compare_history(host: ModelHost, args) -> None:
     """A conversation with ~2,000 tokens of history: the next turn with the prefix reused."""
     med = statistics.median
-    history = history_of(host, 2000)
+    history = history_of(host, args.history_tokens)
     short = [SYSTEM, {"role": "user", "content": "What is the capital of France?"}]
     first_turn, warm_turn, cold_turn = [], [], []
     turn_params = SamplingParams.greedy(max_tokens=32)

@@ -309,7 +309,6 @@ def set_threads(llm: Any, n_threads: int) -> None:
     low.llama_set_n_threads(llm._ctx.ctx, n_threads, n_threads)
 
 
-# ------------------------------------------------------------------------------ LoRA adapters
 def model_ms(llm: Any) -> tuple[float, float]:
     """Milliseconds llama.cpp has spent in this context reading prompts (batches of several tokens)
     and decoding single tokens, from its own perf counters: the part of a reply's time that is the
@@ -319,6 +318,7 @@ def model_ms(llm: Any) -> tuple[float, float]:
     return float(perf.t_p_eval_ms), float(perf.t_eval_ms)
 
 
+# ------------------------------------------------------------------------------ LoRA adapters
 def adapter_init(llm: Any, path: Path) -> Any:
     """Read a GGUF LoRA adapter for ``llm``'s model; a null pointer (falsy) when llama.cpp refuses it."""
     _, low = modules()

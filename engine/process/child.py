@@ -135,8 +135,8 @@ class _Server:
 
 class _ReplySender:
     """Sends one reply's events to the parent from the model's thread. The first text goes at once
-    (time to first token); later text sent less than ``STREAM_INTERVAL_S`` after the last is held
-    and joined to the next, so a fast model sends every second or third token; a slow one, each."""
+    (time to first token); later text that comes less than ``STREAM_INTERVAL_S`` after the last send
+    is held and joined to the next, so a fast model's tokens travel a few at a time, a slow one's each."""
 
     def __init__(self, server: _Server, rid: int, end: object) -> None:
         self.server, self.rid, self.end = server, rid, end
@@ -145,12 +145,10 @@ class _ReplySender:
 
     def __call__(self, item) -> None:
         if type(item) is TextDelta:
-            now = time.monotonic()
-            if now - self.last_sent < STREAM_INTERVAL_S:
-                self.held.append(item.text)
-                return
             self.held.append(item.text)
-            self._send_held(now)
+            now = time.monotonic()
+            if now - self.last_sent >= STREAM_INTERVAL_S:
+                self._send_held(now)
             return
         self._send_held(time.monotonic())  # whatever ends or interrupts the text comes after it
         if item is self.end:

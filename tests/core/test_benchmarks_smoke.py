@@ -1,4 +1,4 @@
-"""The knowledge benchmarks and the API benchmark run end to end in their --quick mode and print their figure lines.
+"""The knowledge benchmarks, the chat benchmark and the API benchmark run end to end in their --quick mode and print their figure lines.
 
 They use the real embedder and LanceDB, so they are slow (each well under a minute on an idle machine);
 the figures themselves are not checked, only that every measurement was made and reported.
@@ -62,3 +62,16 @@ def test_bench_serve_quick(data_home):
     for clients in (1, 4, 8):
         assert re.search(rf"^CONCURRENCY {clients} clients .*tok/s, .* p95 \d+ ms$", out, re.M), clients
     assert re.search(r"^JSON SCHEMA \(4 replies each\): with grammar 4/4 valid, without grammar \d/4 valid$", out, re.M)
+
+
+def test_bench_decode_quick(data_home):
+    out = _run("bench_decode.py", data_home)
+    assert re.search(r"^decode   raw +\d+\.\d tok/s .* per token: \d+\.\d\d ms in llama.cpp's decode, \d\.\d{3} ms "
+                     r"around it$", out, re.M)
+    for path in ("in-process", "engine process"):
+        assert re.search(rf"^decode   {path} +\d+\.\d tok/s   ratio, median of 2 rounds \d\.\d{{3}}", out, re.M), path
+    ratios = re.findall(r"ratio at raw's decode time (\d\.\d{3})$", out, re.M)
+    assert len(ratios) == 2 and all(0.5 < float(r) <= 1.5 for r in ratios), out
+    arounds = re.findall(r"first token: \d+\.\d ms in llama.cpp, (-?\d+\.\d) ms around it", out)
+    assert len(arounds) == 3, out  # raw, in-process, engine process: llama.cpp's share was measured
+    assert re.search(r"^TTFT     first turn .* ratio, median of 1 rounds \d+\.\d\d", out, re.M)

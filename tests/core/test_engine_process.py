@@ -14,7 +14,7 @@ import pytest
 
 from engine.chat.history import HistoryStore
 from engine.chat.session import ChatSession
-from engine.events import Finished, TextDelta
+from engine.events import Finished, TextDelta, Timings
 from engine.host import ModelHost
 from engine.lora.adapters import ResolvedAdapter
 from engine.models.gguf import read_gguf
@@ -222,3 +222,32 @@ def test_an_engine_killed_during_a_lora_switch_comes_back_with_the_last_good_ada
             assert engine.adapters.active().result() == () and text == in_process[0]
     finally:
         engine.close()
+
+
+class RecordingServer:
+    """Collects what ``_ReplySender`` would send to the app (``_Server.send``'s arguments)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple] = []
+        self.streams = {7: object()}
+
+    def send(self, *message) -> None:
+        self.sent.append(message)
+
+
+@pytest.mark.parametrize("interval, expected_texts", [(0.0, ["a", "b", "c"]), (3600.0, ["a", "bc"])])
+def test_text_that_comes_soon_after_the_last_send_travels_with_the_next(monkeypatch, interval, expected_texts):
+    from engine.host import ReplyStream
+    from engine.process import child
+    from engine.process import protocol as p
+
+    monkeypatch.setattr(child, "STREAM_INTERVAL_S", interval)
+    server = RecordingServer()
+    sender = child._ReplySender(server, 7, ReplyStream.END)
+    finished = Finished("stop", Timings(1, 0, 3, 1.0, 1.0, 2.0), text="abc")
+    for item in (TextDelta("a"), TextDelta("b"), TextDelta("c"), finished, ReplyStream.END):
+        sender(item)
+    # the first text goes at once; held text is never lost and always comes before the end
+    assert [m[2] for m in server.sent if m[0] == p.TEXT] == expected_texts
+    assert [m[0] for m in server.sent][-2:] == [p.EVENT, p.END] and server.sent[-2][2] is finished
+    assert 7 not in server.streams
