@@ -286,20 +286,14 @@ class LlamaCppBackend:
         n_out = 0
         reason = "length"
         error = None
-        started = time.perf_counter()
-        first = None
-        prompt_at_start, decode_at_start = llama_native.model_ms(llm)
-        model_prompt_ms = model_decode_ms = 0.0
+        clock = _ReplyClock(llm)
         generator = llm.generate(tokens, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
                                  temp=params.temperature, repeat_penalty=params.repeat_penalty,
                                  grammar=grammar)
         try:
             for token in generator:
-                if first is None:
-                    first = time.perf_counter()
-                    prompt_now, decode_now = llama_native.model_ms(llm)
-                    model_prompt_ms = prompt_now - prompt_at_start + decode_now - decode_at_start
-                    model_decode_ms = -decode_now
+                if clock.first is None:
+                    clock.first_token()
                 piece = piece_of(token)
                 if piece is None:  # end of generation
                     reason = "stop"
@@ -323,25 +317,39 @@ class LlamaCppBackend:
             log.exception("generation failed")
         finally:
             generator.close()
-        if first is not None:
-            model_decode_ms += llama_native.model_ms(llm)[1]
+        timings = clock.timings(len(tokens), cached, n_out)
         if not scanner.hit:
             tail = scanner.flush() + decoder.decode(b"", final=True)
             if tail:
                 parts.append(tail)
                 yield TextDelta(tail)
-        timings = _timings(len(tokens), cached, n_out, started, first, model_prompt_ms, model_decode_ms)
         yield Finished(reason=reason, timings=timings, text="".join(parts), error=error)
 
 
-def _timings(prompt_tokens: int, cached: int, n_out: int, started: float, first: float | None,
-             model_prompt_ms: float = 0.0, model_decode_ms: float = 0.0) -> Timings:
-    ended = time.perf_counter()
-    first = first or ended
-    return Timings(prompt_tokens=prompt_tokens, cached_tokens=cached, completion_tokens=n_out,
-                   prompt_ms=(first - started) * 1000, first_token_ms=(first - started) * 1000,
-                   decode_ms=(ended - first) * 1000, model_decode_ms=model_decode_ms,
-                   model_prompt_ms=model_prompt_ms)
+class _ReplyClock:
+    """A reply's wall-clock times and llama.cpp's share of them (its own perf counters): the time to
+    the first token and what of it was prompt reading, the time after it and what of it was decoding."""
+
+    def __init__(self, llm) -> None:
+        self._llm = llm
+        self.started = time.perf_counter()
+        self.first: float | None = None
+        self._prompt_ms, self._decode_ms = llama_native.model_ms(llm)
+
+    def first_token(self) -> None:
+        self.first = time.perf_counter()
+        prompt_ms, decode_ms = llama_native.model_ms(self._llm)
+        self._prompt_ms = prompt_ms - self._prompt_ms + decode_ms - self._decode_ms  # from now on: spent
+        self._decode_ms = decode_ms  # from now on: the count when the first token came
+
+    def timings(self, prompt_tokens: int, cached: int, n_out: int) -> Timings:
+        ended = time.perf_counter()
+        first = self.first or ended
+        model_decode = llama_native.model_ms(self._llm)[1] - self._decode_ms if self.first else 0.0
+        return Timings(prompt_tokens=prompt_tokens, cached_tokens=cached, completion_tokens=n_out,
+                       prompt_ms=(first - self.started) * 1000, first_token_ms=(first - self.started) * 1000,
+                       decode_ms=(ended - first) * 1000, model_decode_ms=model_decode,
+                       model_prompt_ms=self._prompt_ms if self.first else 0.0)
 
 
 class _TokenPieces:
