@@ -7,7 +7,6 @@ finds with psutil and kills while the first reply streams.
 from __future__ import annotations
 
 import os
-import selectors
 import signal
 import subprocess
 import sys
@@ -17,25 +16,9 @@ import psutil
 import pytest
 
 from engine.chat.history import HistoryStore
+from tests.support.cli import read_until
 
 pytestmark = pytest.mark.slow
-
-
-def read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
-    """Read the child's stdout until ``marker`` appears (the child is unbuffered)."""
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    seen = ""
-    deadline = time.monotonic() + timeout
-    while marker not in seen:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {marker!r} within {timeout} s; got: {seen[-2000:]!r}")
-        if selector.select(timeout=0.5):
-            chunk = os.read(proc.stdout.fileno(), 4096).decode("utf-8", "replace")
-            if not chunk:
-                raise AssertionError(f"nook chat ended early: {seen[-2000:]!r}")
-            seen += chunk
-    return seen
 
 
 def engine_of(proc: subprocess.Popen) -> psutil.Process:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import subprocess
 import sys
 import time
 
 import pytest
 
+from tests.support.cli import read_until
 from tests.support.cli import run_nook as nook
 from tests.support.small_disk import fill_up, mounted_tmpfs
 
@@ -29,20 +29,6 @@ def full_disk_home(tmp_path, monkeypatch):
     with mounted_tmpfs(tmp_path / "disk", "32m") as mount:
         monkeypatch.setenv("INGLENOOK_HOME", str(mount / "home"))
         yield mount
-
-
-def read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    seen = ""
-    deadline = time.monotonic() + timeout
-    while marker not in seen:
-        assert time.monotonic() < deadline, f"no {marker!r} within {timeout} s; got {seen[-500:]!r}"
-        if selector.select(timeout=0.5):
-            chunk = os.read(proc.stdout.fileno(), 4096).decode("utf-8", "replace")
-            assert chunk, f"nook chat ended early: {seen[-500:]!r}"
-            seen += chunk
-    return seen
 
 
 def test_chatting_on_a_full_disk_says_so_and_the_history_survives(full_disk_home):
