@@ -35,6 +35,7 @@ from engine.host import ModelHost
 from engine.models.bundled import find_bundled
 from engine.params import LoadOptions, SamplingParams
 from engine.process.supervisor import EngineProcess
+from engine.runtimes.llamacpp import ReplyClock
 
 SYSTEM = {"role": "system", "content": "You are a helpful assistant."}
 QUIET_S = 1.2
@@ -42,31 +43,24 @@ PROMPT = [SYSTEM, {"role": "user", "content": "Write a detailed essay about the 
 
 
 def raw_run(backend, tokens: list[int], max_tokens: int) -> Timings:
-    """The bare llama-cpp-python loop a developer would write, timed as ours is (``Timings``)."""
+    """The bare llama-cpp-python loop a developer would write, timed as ours is (``ReplyClock``)."""
     llama_cpp, _ = llama_native.modules()  # the portable build's CPU variant, loaded as any caller must
 
     backend.use_threads(backend.loaded_threads)  # raw decodes on the threads it was given, always
     llm = backend.llama
     llm.reset()
     vocab = llm._model.vocab
-    prompt_at_start, decode_at_start = llama_native.model_ms(llm)
-    start = time.perf_counter()
-    first = None
+    clock = ReplyClock(llm)
     n = 0
     for token in llm.generate(tokens, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0):
-        if first is None:
-            first = time.perf_counter()
-            prompt_now, decode_now = llama_native.model_ms(llm)
+        if clock.first is None:
+            clock.first_token()
         if llama_cpp.llama_vocab_is_eog(vocab, token):
             break
         n += 1
         if n >= max_tokens:
             break
-    end = time.perf_counter()
-    model_decode = llama_native.model_ms(llm)[1] - decode_now
-    model_prompt = prompt_now - prompt_at_start + decode_now - decode_at_start
-    ttft = (first - start) * 1000
-    return Timings(len(tokens), 0, n, ttft, ttft, (end - first) * 1000, model_decode, model_prompt)
+    return clock.timings(len(tokens), 0, n)
 
 
 def ours_run(host: ModelHost, messages, params: SamplingParams, reset: bool = True) -> Finished:

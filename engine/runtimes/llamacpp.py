@@ -286,7 +286,7 @@ class LlamaCppBackend:
         n_out = 0
         reason = "length"
         error = None
-        clock = _ReplyClock(llm)
+        clock = ReplyClock(llm)
         generator = llm.generate(tokens, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
                                  temp=params.temperature, repeat_penalty=params.repeat_penalty,
                                  grammar=grammar)
@@ -326,9 +326,11 @@ class LlamaCppBackend:
         yield Finished(reason=reason, timings=timings, text="".join(parts), error=error)
 
 
-class _ReplyClock:
+class ReplyClock:
     """A reply's wall-clock times and llama.cpp's share of them (its own perf counters): the time to
-    the first token and what of it was prompt reading, the time after it and what of it was decoding."""
+    the first token and what of it was prompt reading, the time after it and what of it was decoding.
+    ``benchmarks/bench_decode.py`` times its raw llama-cpp-python loop with it too, so both sides of
+    its ratios are measured the same way."""
 
     def __init__(self, llm) -> None:
         self._llm = llm
